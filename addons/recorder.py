@@ -1,0 +1,241 @@
+"""Record every connection the device makes, including those that cannot be decrypted.
+
+Hooks only snapshot and hand off: they copy references into an Observation and queue it.
+Decoding, detection and SQLite run on the pipeline's worker (and its helper process), never
+on mitmproxy's event loop. A client that rejects the interception certificate (certificate
+pinning) is recorded with its SNI, destination and bytes; later connections to that host are
+passed through uninspected, so the app keeps working and its metadata is still logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import time
+from pathlib import Path
+
+from mitmproxy import connection, ctx, dns, exceptions, http, tcp, tls, udp
+from mitmproxy.addonmanager import Loader
+from mitmproxy.proxy import layer, layers, server_hooks
+
+from borderflow.analysis.errors import BorderflowError
+from borderflow.analysis.ids import derived_id
+from borderflow.analysis.pipeline import Pipeline, Settings
+from borderflow.analysis.records import Capture, Observation, SourceKind
+from borderflow.analysis.sources.mitm import ConnTracker
+from borderflow.analysis.tls_hello import parse_client_hello
+from borderflow.analysis.version import VERSION
+
+logger = logging.getLogger(__name__)
+
+
+class Recorder:
+    """The borderflow addon: options ``borderflow_*``, hooks for every way a connection ends."""
+
+    def __init__(self) -> None:
+        self._pipeline: Pipeline | None = None
+        self._tracker: ConnTracker | None = None
+        self._capture: Capture | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pinned: set[str] = set()  # hosts (SNI or address) that rejected interception
+
+    def load(self, loader: Loader) -> None:
+        loader.add_option(
+            name="borderflow_db",
+            typespec=str | None,  # type: ignore[arg-type] # mitmproxy accepts unions at runtime
+            default=None,
+            help="SQLite database every observed connection is written to (created if missing).",
+        )
+        loader.add_option(
+            name="borderflow_app",
+            typespec=str | None,  # type: ignore[arg-type] # mitmproxy accepts unions at runtime
+            default=None,
+            help="Name of the app under test, stored with every connection.",
+        )
+        loader.add_option(
+            name="borderflow_device",
+            typespec=str | None,  # type: ignore[arg-type] # mitmproxy accepts unions at runtime
+            default=None,
+            help="Name of the test device, stored with the capture.",
+        )
+        loader.add_option(
+            name="borderflow_redact",
+            typespec=bool,
+            default=True,
+            help="Store findings' evidence redacted (default) rather than the matched values.",
+        )
+        loader.add_option(
+            name="borderflow_passthrough_pinned",
+            typespec=bool,
+            default=True,
+            help="Pass later connections to a host through uninspected once it rejected "
+            "the interception certificate, so a pinned app keeps working.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        keys = {"borderflow_db", "borderflow_app", "borderflow_device", "borderflow_redact"}
+        if not keys & updated:
+            return
+        self.done()
+        if ctx.options.borderflow_db is None:
+            return  # `running` refuses to proxy unrecorded if it is still unset then
+        path = Path(ctx.options.borderflow_db)
+        settings = Settings(redact=ctx.options.borderflow_redact, classify_in_process=True)
+        try:
+            self._pipeline = Pipeline.open(path, settings, on_fatal=self._fatal_from_thread)
+        except BorderflowError as e:
+            raise exceptions.OptionsError(f"borderflow_db: {e}") from e
+        started = time.time()
+        self._capture = Capture(
+            id=derived_id("K", "live", str(path.resolve()), repr(started), str(os.getpid())),
+            source=SourceKind.LIVE,
+            path=str(path),
+            sha256=None,
+            started=started,
+            ended=None,
+            app=ctx.options.borderflow_app,
+            device=ctx.options.borderflow_device,
+            tool_version=VERSION,
+        )
+        self._tracker = ConnTracker(self._capture.id, app=ctx.options.borderflow_app)
+        self._pipeline.submit(Observation(records=(self._capture,)))
+        logger.info(f"borderflow: recording into {path}")
+
+    def running(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self._pipeline is None:
+            self._fatal("borderflow_db is not set (--set borderflow_db=PATH)")
+
+    def done(self) -> None:
+        """Record what is still open and drain the queue; runs on shutdown and reconfigure."""
+        if self._pipeline is None or self._tracker is None or self._capture is None:
+            return
+        now = time.time()
+        for obs in self._tracker.close_all(ended=now):
+            self._pipeline.submit(obs)
+        ended = dataclasses.replace(self._capture, ended=now)
+        self._pipeline.submit(Observation(records=(ended,)))
+        pipeline, self._pipeline, self._tracker = self._pipeline, None, None
+        try:
+            pipeline.close()
+        except BorderflowError as e:
+            logger.error(f"borderflow: {e}")
+        else:
+            logger.info(f"borderflow: {pipeline.counts.records} rows written")
+
+    # -- connections ----------------------------------------------------------------------
+
+    def client_connected(self, client: connection.Client) -> None:
+        if self._tracker is not None:
+            self._tracker.state(client.id, client)
+
+    def server_connected(self, data: server_hooks.ServerConnectionHookData) -> None:
+        if self._tracker is not None:
+            self._tracker.server(data.client.id, data.client, data.server)
+
+    def server_connect_error(self, data: server_hooks.ServerConnectionHookData) -> None:
+        self.server_connected(data)
+
+    def client_disconnected(self, client: connection.Client) -> None:
+        if self._tracker is not None:
+            self._submit(self._tracker.close(client.id))
+
+    # -- TLS ------------------------------------------------------------------------------
+
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        if self._tracker is not None:
+            raw = data.client_hello.raw_bytes()
+            client = data.context.client
+            self._tracker.clienthello(client.id, client, parse_client_hello(raw), len(raw))
+
+    def tls_established_client(self, data: tls.TlsData) -> None:
+        if self._tracker is not None:
+            self._tracker.tls_established(data.context.client.id, data.context.client)
+
+    def tls_failed_client(self, data: tls.TlsData) -> None:
+        """The client rejected our certificate: pinning, or a CA it does not trust."""
+        client = data.context.client
+        if self._tracker is not None:
+            self._tracker.tls_failed(client.id, client, data.conn.error, client_side=True)
+        host = client.sni or _address(data.context.server)
+        if host and ctx.options.borderflow_passthrough_pinned and host not in self._pinned:
+            self._pinned.add(host)
+            logger.warning(
+                f"borderflow: {host} rejected the interception certificate; "
+                "later connections to it pass through uninspected"
+            )
+
+    def tls_failed_server(self, data: tls.TlsData) -> None:
+        client = data.context.client
+        if self._tracker is not None:
+            self._tracker.tls_failed(client.id, client, data.conn.error, client_side=False)
+
+    def next_layer(self, nextlayer: layer.NextLayer) -> None:
+        """Forward TLS to a host that rejected interception before as raw, counted TCP."""
+        if not self._pinned or self._tracker is None or nextlayer.context.client.tls:
+            return
+        if not isinstance(nextlayer.layer, layers.ServerTLSLayer | layers.ClientTLSLayer):
+            return
+        raw = nextlayer.data_client()
+        hello = parse_client_hello(raw)
+        host = (hello.server_name if hello else None) or _address(nextlayer.context.server)
+        if host in self._pinned:
+            client = nextlayer.context.client
+            self._tracker.clienthello(client.id, client, hello, len(raw))
+            self._tracker.passed_through(client.id, client)
+            nextlayer.layer = layers.TCPLayer(nextlayer.context)
+
+    # -- flows ----------------------------------------------------------------------------
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        if self._tracker is not None:
+            self._submit(self._tracker.http_exchange(flow.client_conn.id, flow))
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self.response(flow)  # failed exchanges are recorded too
+
+    def websocket_end(self, flow: http.HTTPFlow) -> None:
+        if self._tracker is not None:
+            self._submit(self._tracker.websocket(flow.client_conn.id, flow))
+
+    def tcp_end(self, flow: tcp.TCPFlow) -> None:
+        if self._tracker is not None:
+            self._submit(self._tracker.stream(flow.client_conn.id, flow))
+
+    def tcp_error(self, flow: tcp.TCPFlow) -> None:
+        self.tcp_end(flow)
+
+    def udp_end(self, flow: udp.UDPFlow) -> None:
+        if self._tracker is not None:
+            self._submit(self._tracker.stream(flow.client_conn.id, flow))
+
+    def udp_error(self, flow: udp.UDPFlow) -> None:
+        self.udp_end(flow)
+
+    def dns_response(self, flow: dns.DNSFlow) -> None:
+        if self._tracker is not None:
+            self._submit(self._tracker.dns_query(flow.client_conn.id, flow))
+
+    def dns_error(self, flow: dns.DNSFlow) -> None:
+        self.dns_response(flow)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _submit(self, observation: Observation) -> None:
+        if self._pipeline is not None:
+            self._pipeline.submit(observation)  # O(1); never blocks the event loop
+
+    def _fatal_from_thread(self, message: str) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._fatal, message)
+
+    def _fatal(self, message: str) -> None:
+        # Proxying traffic that is not recorded would defeat the purpose: stop instead.
+        logger.error(f"borderflow: {message}; stopping the proxy")
+        ctx.master.shutdown()
+
+
+def _address(server: connection.Server) -> str | None:
+    return server.address[0] if server.address else None

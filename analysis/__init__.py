@@ -1,0 +1,1 @@
+"""Records, decoding, detection, storage and the command line."""

@@ -1,0 +1,1 @@
+"""Decoders that unwrap a payload into fields, each keeping the path it was found at."""

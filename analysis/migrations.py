@@ -1,0 +1,164 @@
+"""The database schema, as an ordered list of sqlite-utils migrations.
+
+Each migration spells its columns out and never reads the record classes: an applied migration
+must keep its meaning when a record later gains a field. ``tests/analysis/test_migrations.py``
+checks that the migrated tables and the records in ``records.py`` agree.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("borderflow")
+
+
+@migrations(transactional=False)
+def use_wal(db: Database) -> None:
+    """WAL lets readers (the CLI, Datasette) query while the recorder writes."""
+    db.enable_wal()
+
+
+@migrations()
+def create_tables(db: Database) -> None:
+    db.table("capture").create(
+        {
+            "id": str,
+            "source": str,
+            "path": str,
+            "sha256": str,
+            "started": float,
+            "ended": float,
+            "app": str,
+            "device": str,
+            "tool_version": str,
+        },
+        pk="id",
+        not_null={"id", "source", "started", "tool_version"},
+        strict=True,
+    )
+    db.table("conn").create(
+        {
+            "uid": str,
+            "capture_id": str,
+            "ts": float,
+            "duration": float,
+            "orig_h": str,
+            "orig_p": int,
+            "resp_h": str,
+            "resp_p": int,
+            "proto": str,
+            "service": str,
+            "server_name": str,
+            "app": str,
+            "decrypted": int,
+            "not_decrypted_why": str,
+            "orig_bytes": int,
+            "resp_bytes": int,
+            "community_id": str,
+            "resolved_by": str,
+            "proxy_mode": str,
+        },
+        pk="uid",
+        not_null={"uid", "capture_id", "ts", "orig_h", "orig_p", "proto", "decrypted"},
+        foreign_keys=[("capture_id", "capture", "id")],
+        strict=True,
+    )
+    db.table("http").create(
+        {
+            "uid": str,
+            "trans_depth": int,
+            "ts": float,
+            "method": str,
+            "host": str,
+            "uri": str,
+            "http_version": str,
+            "status_code": int,
+            "request_content_type": str,
+            "request_body_len": int,
+            "response_content_type": str,
+            "response_body_len": int,
+            "error": str,
+            "websocket": int,
+        },
+        pk=("uid", "trans_depth"),
+        not_null={"uid", "trans_depth", "ts", "method", "host", "uri", "request_body_len"},
+        strict=True,
+    )
+    db.table("tls").create(
+        {
+            "uid": str,
+            "ts": float,
+            "version": str,
+            "server_name": str,
+            "alpn": str,
+            "ja3": str,
+            "ja4": str,
+            "established": int,
+            "failure": str,
+        },
+        pk="uid",
+        not_null={"uid", "ts", "established"},
+        strict=True,
+    )
+    db.table("dns").create(
+        {
+            "uid": str,
+            "ts": float,
+            "trans_id": int,
+            "query": str,
+            "qtype": int,
+            "qtype_name": str,
+            "rcode": int,
+            "answers": str,
+        },
+        not_null={"uid", "ts", "query"},
+        strict=True,
+    )
+    db.table("finding").create(
+        {
+            "uid": str,
+            "trans_depth": int,
+            "ts": float,
+            "direction": str,
+            "category": str,
+            "detector": str,
+            "location": str,
+            "confidence": float,
+            "reason": str,
+            "evidence": str,
+        },
+        pk=("uid", "trans_depth", "direction", "detector", "location", "evidence"),
+        not_null={"uid", "trans_depth", "ts", "direction", "category", "detector", "location"},
+        strict=True,
+    )
+    db.table("destination").create(
+        {
+            "resp_h": str,
+            "first_seen": float,
+            "country": str,
+            "city": str,
+            "registered_country": str,
+            "asn": int,
+            "as_org": str,
+            "operator": str,
+            "operator_country": str,
+            "address_kind": str,
+        },
+        pk="resp_h",
+        not_null={"resp_h", "first_seen"},
+        strict=True,
+    )
+    db.table("weird").create(
+        {"ts": float, "uid": str, "name": str, "addl": str, "source": str},
+        not_null={"ts", "name", "source"},
+        strict=True,
+    )
+    db.table("conn").create_index(["capture_id"])
+    db.table("conn").create_index(["resp_h"])
+    db.table("conn").create_index(["server_name"])
+    db.table("http").create_index(["host"])
+    db.table("dns").create_index(["uid"])
+    db.table("finding").create_index(["category"])
+    db.table("finding").create_index(["uid"])
+    db.table("weird").create_index(["uid"])

@@ -1,0 +1,1 @@
+"""One adapter per input kind; each turns its input into Observations for the pipeline."""

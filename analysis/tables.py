@@ -1,0 +1,61 @@
+"""Human-readable tables for the query commands (rich), kept apart from the queries."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+# Piped output is not squeezed into 80 columns; --csv and --json are the machine formats.
+_console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+
+
+def _text(name: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if name in ("ts", "started", "ended") and isinstance(value, float):
+        return datetime.datetime.fromtimestamp(value, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def print_rows(rows: list[dict[str, Any]], *, title: str) -> None:
+    """A table of ``rows``; every value is printed as text, never interpreted as markup."""
+    if not rows:
+        _console.print(f"no {title}", markup=False)
+        return
+    table = Table(title=f"{len(rows)} {title}", title_justify="left")
+    for name in rows[0]:
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        table.add_row(*(Text(_text(k, v)) for k, v in r.items()))
+    _console.print(table)
+
+
+def print_summary(result: dict[str, Any], db_path: Path) -> None:
+    """The headline figures of ``queries.summary`` for a person."""
+    out = _console
+    out.print(f"database: {db_path}", markup=False, highlight=False)
+    out.print(
+        f"{result['connections']} connections ({result['decrypted']} decrypted), "
+        f"{result['requests']} HTTP requests, {result['destinations']} destinations",
+        markup=False,
+    )
+    for row in result["not_decrypted"]:
+        out.print(f"  not decrypted: {row['connections']} {row['why']}", markup=False)
+    if result["categories"]:
+        table = Table(title="personal data sent (requests)", title_justify="left")
+        for name in ("category", "findings", "destinations", "hosts"):
+            table.add_column(name, overflow="fold")
+        for c in result["categories"]:
+            cells = (c["category"], str(c["findings"]), str(c["destinations"]), c["hosts"])
+            table.add_row(*(Text(x) for x in cells))
+        out.print(table)
+    else:
+        out.print("no personal data found", markup=False)

@@ -1,0 +1,3 @@
+from borderflow.analysis.cli import cli
+
+cli()

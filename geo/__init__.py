@@ -1,0 +1,1 @@
+"""Where a destination is, who operates it, and whose law reaches it."""

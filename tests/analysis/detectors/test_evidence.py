@@ -1,0 +1,30 @@
+import pytest
+
+from borderflow.analysis.detectors.evidence import redact
+from borderflow.analysis.records import Category
+
+
+@pytest.mark.parametrize(
+    ("category", "value", "evidence"),
+    [
+        (Category.CONTACT_EMAIL, "jane.doe@example.com", "j***@example.com"),
+        (Category.CONTACT_PHONE, "13812345678", "+86 138****5678"),
+        (Category.CONTACT_PHONE, "+86 138 1234 5678", "+86 138****5678"),
+        (Category.FINANCIAL_CARD, "4111 1111 1111 1111", "4111********1111"),
+        (Category.IDENTIFIERS_DEVICE, "354548012345674", "3545...(15 digits)"),
+        (
+            Category.IDENTIFIERS_ADVERTISING,
+            "38400000-8cf0-11bd-b23e-10b96e40000d",
+            "3840...(36 chars)",
+        ),
+        (Category.LOCATION_PRECISE, "48.137154,11.546124", "48.1,11.5"),
+        (Category.LOCATION_COARSE, "-33.86,151.21", "-33.9,151.2"),
+    ],
+)
+def test_evidence_keeps_enough_to_recognise_and_hides_the_rest(category, value, evidence):
+    assert redact(category, value) == evidence
+    assert value not in evidence
+
+
+def test_unparsable_phone_is_still_masked():
+    assert redact(Category.CONTACT_PHONE, "12-34") == "****"
