@@ -189,6 +189,10 @@ class Recorder:
 
     # -- flows ----------------------------------------------------------------------------
 
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        if self._tracker is not None:
+            self._tracker.connect_target(flow.client_conn.id, flow.client_conn, flow.request.host)
+
     def response(self, flow: http.HTTPFlow) -> None:
         if self._tracker is not None:
             self._submit(self._tracker.http_exchange(flow.client_conn.id, flow))

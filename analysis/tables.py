@@ -25,16 +25,37 @@ def _text(name: str, value: Any) -> str:
     return str(value)
 
 
+# The columns a person reads first; --json, --nl and --csv give every column.
+SHOWN = {
+    "connections": (
+        "ts",
+        "uid",
+        "app",
+        "server_name",
+        "resp_h",
+        "resp_p",
+        "service",
+        "not_decrypted_why",
+        "orig_bytes",
+        "resp_bytes",
+        "requests",
+        "findings",
+    ),
+    "findings": ("ts", "category", "host", "method", "uri", "location", "evidence", "confidence"),
+}
+
+
 def print_rows(rows: list[dict[str, Any]], *, title: str) -> None:
     """A table of ``rows``; every value is printed as text, never interpreted as markup."""
     if not rows:
         _console.print(f"no {title}", markup=False)
         return
+    columns = [c for c in SHOWN.get(title, tuple(rows[0])) if c in rows[0]]
     table = Table(title=f"{len(rows)} {title}", title_justify="left")
-    for name in rows[0]:
+    for name in columns:
         table.add_column(name, overflow="fold")
     for r in rows:
-        table.add_row(*(Text(_text(k, v)) for k, v in r.items()))
+        table.add_row(*(Text(_text(k, r[k])) for k in columns))
     _console.print(table)
 
 

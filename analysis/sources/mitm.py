@@ -135,6 +135,11 @@ class ConnTracker:
         st.why = NotDecryptedWhy.PASSED_THROUGH
         st.service = "tls"
 
+    def connect_target(self, key: str, client: connection.Client, host: str) -> None:
+        """The host an HTTP CONNECT asked for: the name the device used, even for raw TCP."""
+        st = self.state(key, client)
+        st.server_name = st.server_name or host
+
     def server(self, key: str, client: connection.Client, server: connection.Server) -> None:
         self.state(key, client).server = server
 
@@ -366,7 +371,7 @@ def _conn_observation(
             resp_p=resp_p,
             proto=proto,
             service=st.service,
-            server_name=st.server_name or client.sni,
+            server_name=st.server_name or client.sni or (server.sni if server else None),
             app=app,
             decrypted=decrypted,
             not_decrypted_why=None if decrypted else why,

@@ -42,7 +42,7 @@ def test_proxy_without_a_database_stops_instead_of_proxying_unrecorded(caplog) -
     with taddons.context(recorder) as tctx:
         tctx.configure(recorder, borderflow_app="x")
         stopped = []
-        tctx.master.shutdown = lambda: stopped.append(True)  # type: ignore[method-assign]
+        tctx.master.shutdown = lambda: stopped.append(True)
 
         async def start() -> None:
             recorder.running()
@@ -54,7 +54,10 @@ def test_proxy_without_a_database_stops_instead_of_proxying_unrecorded(caplog) -
 
 def test_configure_with_a_database_in_a_missing_folder_is_an_options_error(tmp_path: Path) -> None:
     recorder = Recorder()
-    with taddons.context(recorder) as tctx, pytest.raises(exceptions.OptionsError, match="does not exist"):
+    with (
+        taddons.context(recorder) as tctx,
+        pytest.raises(exceptions.OptionsError, match="does not exist"),
+    ):
         tctx.configure(recorder, borderflow_db=str(tmp_path / "no" / "t.db"))
 
 
@@ -74,7 +77,9 @@ def test_response_records_exchange_connection_and_findings(recording) -> None:
     (exchange,) = rows(db, "SELECT * FROM http")
     assert exchange["uid"] == conn["uid"]
     assert (exchange["method"], exchange["status_code"]) == ("POST", 200)
-    categories = {r["category"] for r in rows(db, "SELECT * FROM finding WHERE direction = 'request'")}
+    categories = {
+        r["category"] for r in rows(db, "SELECT * FROM finding WHERE direction = 'request'")
+    }
     assert {"contact.email", "identifiers.device"} <= categories
     assert not rows(db, "SELECT * FROM finding WHERE evidence LIKE '%jane.doe%'")
 
@@ -98,7 +103,9 @@ def test_websocket_end_records_every_message_with_its_index(recording) -> None:
     finish(recorder, f.client_conn)
     (exchange,) = rows(db, "SELECT * FROM http")
     assert exchange["websocket"] == 1
-    locations = [r["location"] for r in rows(db, "SELECT * FROM finding WHERE category = 'contact.email'")]
+    locations = [
+        r["location"] for r in rows(db, "SELECT * FROM finding WHERE category = 'contact.email'")
+    ]
     assert locations
     assert all(loc.startswith("websocket[0]/") for loc in locations)
 

@@ -1,0 +1,76 @@
+"""The pipeline writes everything submitted, in order, and fails loudly when it cannot."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlite_utils import Database
+
+from borderflow.analysis import store
+from borderflow.analysis.errors import DatabaseError
+from borderflow.analysis.pipeline import Pipeline, Settings
+from borderflow.analysis.records import Message, Observation, Payload, Weird
+
+
+def observation(i: int) -> Observation:
+    body = f'{{"email": "user{i}@example.com", "n": {i}}}'.encode()
+    message = Message(
+        direction="request",
+        method="POST",
+        url=f"https://api.example-pay.test/v1/{i}",
+        headers=(("content-type", "application/json"),),
+        body=body,
+    )
+    return Observation(
+        records=(Weird(ts=float(i), uid=f"C{i:016d}", name="marker", addl=str(i), source="test"),),
+        payloads=(Payload(uid=f"C{i:016d}", trans_depth=1, ts=float(i), message=message),),
+    )
+
+
+def rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+@pytest.mark.parametrize("in_process", [False, True], ids=["thread", "helper-process"])
+def test_close_writes_everything_submitted_in_order(tmp_path: Path, in_process: bool) -> None:
+    path = tmp_path / "t.db"
+    pipeline = Pipeline.open(path, Settings(classify_in_process=in_process, batch_size=7))
+    for i in range(300):
+        pipeline.submit(observation(i))
+    pipeline.close()
+    assert [int(r[0]) for r in rows(path, "SELECT addl FROM weird ORDER BY rowid")] == list(
+        range(300)
+    )
+    findings = rows(
+        path, "SELECT uid, evidence FROM finding WHERE category = 'contact.email' ORDER BY rowid"
+    )
+    assert [uid for uid, _ in findings] == [f"C{i:016d}" for i in range(300)]
+    assert all("@example.com" in ev and not ev.startswith("user") for _, ev in findings)
+    assert pipeline.counts.observations == 300
+
+
+def test_unredacted_setting_stores_the_matched_value(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    pipeline = Pipeline.open(path, Settings(redact=False))
+    pipeline.submit(observation(1))
+    pipeline.close()
+    assert rows(path, "SELECT evidence FROM finding WHERE category = 'contact.email'") == [
+        ("user1@example.com",)
+    ]
+
+
+def test_an_unwritable_database_is_reported_and_stops_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    store.open_db(path).close()
+    readonly = Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False))
+    told: list[str] = []
+    pipeline = Pipeline(readonly, on_fatal=told.append)
+    pipeline.submit(observation(1))
+    with pytest.raises(DatabaseError, match="readonly"):
+        pipeline.close()
+    assert len(told) == 1
+    assert "cannot write to database" in told[0]
