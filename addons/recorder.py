@@ -22,7 +22,8 @@ from mitmproxy.proxy import layer, layers, server_hooks
 
 from borderflow.analysis.errors import BorderflowError
 from borderflow.analysis.ids import derived_id
-from borderflow.analysis.pipeline import Pipeline, Settings
+from borderflow.analysis.live import LivePipeline
+from borderflow.analysis.pipeline import Settings
 from borderflow.analysis.records import Capture, Observation, SourceKind
 from borderflow.analysis.sources.mitm import ConnTracker
 from borderflow.analysis.tls_hello import parse_client_hello
@@ -35,7 +36,7 @@ class Recorder:
     """The borderflow addon: options ``borderflow_*``, hooks for every way a connection ends."""
 
     def __init__(self) -> None:
-        self._pipeline: Pipeline | None = None
+        self._pipeline: LivePipeline | None = None
         self._tracker: ConnTracker | None = None
         self._capture: Capture | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -82,9 +83,9 @@ class Recorder:
         if ctx.options.borderflow_db is None:
             return  # `running` refuses to proxy unrecorded if it is still unset then
         path = Path(ctx.options.borderflow_db)
-        settings = Settings(redact=ctx.options.borderflow_redact, classify_in_process=True)
+        settings = Settings(redact=ctx.options.borderflow_redact)
         try:
-            self._pipeline = Pipeline.open(path, settings, on_fatal=self._fatal_from_thread)
+            self._pipeline = LivePipeline(path, settings, on_fatal=self._fatal_from_thread)
         except BorderflowError as e:
             raise exceptions.OptionsError(f"borderflow_db: {e}") from e
         started = time.time()

@@ -368,3 +368,8 @@ def emit(rows: list[dict[str, Any]], fmt: str | None, *, title: str) -> None:
         from borderflow.analysis.tables import print_rows
 
         print_rows(rows, title=title)
+
+
+from borderflow.analysis.cli_geo import geo  # noqa: E402 - at the end: cli_geo is self-contained
+
+cli.add_command(geo)

@@ -162,3 +162,31 @@ def create_tables(db: Database) -> None:
     db.table("finding").create_index(["category"])
     db.table("finding").create_index(["uid"])
     db.table("weird").create_index(["uid"])
+
+
+@migrations()
+def add_destination_attribution(db: Database) -> None:
+    """Hostname, parent company and its headquarters, who decided, hosting network, laws."""
+    for column in (
+        "server_name",
+        "server_name_source",
+        "domain",
+        "operator_parent",
+        "operator_hq_country",
+        "operator_source",
+        "operator_flag",
+        "attributed_by",
+        "host_operator",
+        "host_hq_country",
+        "laws",
+    ):
+        db.table("destination").add_column(column, str)
+    db.table("destination").create_index(["domain"])
+
+
+@migrations()
+def add_conn_packets_and_state(db: Database) -> None:
+    """Packets each way and Zeek's conn_state, for connections replayed from captures."""
+    db.table("conn").add_column("conn_state", str)
+    db.table("conn").add_column("orig_pkts", int)
+    db.table("conn").add_column("resp_pkts", int)

@@ -122,6 +122,10 @@ class Connection:
     community_id: str | None  # Community ID v1 flow hash, None without resp_h
     resolved_by: Literal["device", "proxy"] | None
     proxy_mode: str | None  # mitmproxy's mode spec for live connections
+    # Captured (pcap) connections only; None for proxied ones, where the proxy hides packets.
+    conn_state: str | None = None  # Zeek's conn_state: S0, S1, SF, REJ, RSTO, RSTR, OTH, ...
+    orig_pkts: int | None = None
+    resp_pkts: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,7 +203,18 @@ class Finding:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Destination:
-    """One row of ``destination``: a server address with geography and operator."""
+    """One row of ``destination``: a server address with geography, operator and law.
+
+    Three answers, kept apart because location and control differ: located in (``country``,
+    ``city``: geolocation), registered in (``registered_country``: the registry's country for
+    the address block), operated by (``operator`` → ``operator_parent`` →
+    ``operator_hq_country``). ``attributed_by`` says whether the network (``asn``) or the
+    hostname's ``domain`` decided the operator; when the domain did, the network's operator is
+    kept as ``host_operator``. ``laws`` lists the ids (geo/data/jurisdictions.toml) of the laws
+    of every jurisdiction involved; ``geo.jurisdictions.is_cross_border`` decides cross-border
+    from these columns for any home. ``operator_flag`` says what is uncertain about the operator
+    answer. The row keeps the first hostname seen for the address.
+    """
 
     table: ClassVar[str] = "destination"
 
@@ -213,6 +228,17 @@ class Destination:
     operator: str | None = None
     operator_country: str | None = None
     address_kind: str | None = None  # public, private, loopback, cgnat, ...
+    server_name: str | None = None  # the hostname the address was reached as
+    server_name_source: str | None = None  # connection (SNI, Host, :authority) or dns
+    domain: str | None = None  # the hostname's registrable domain (Public Suffix List)
+    operator_parent: str | None = None
+    operator_hq_country: str | None = None
+    operator_source: str | None = None  # where the operator answer comes from
+    operator_flag: str | None = None  # what is uncertain about it; None when nothing is
+    attributed_by: str | None = None  # asn or domain
+    host_operator: str | None = None  # the network's operator, when the domain decided
+    host_hq_country: str | None = None
+    laws: str | None = None  # comma-separated law ids
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,12 +10,15 @@ import ipaddress
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 
 
-def address_kind(address: str) -> str:
+def address_kind(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     """One of public, loopback, private, cgnat, link_local, multicast, reserved, invalid."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return "invalid"
+    if isinstance(address, str):
+        try:
+            ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+        except ValueError:
+            return "invalid"
+    else:
+        ip = address
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip.is_loopback:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,8 +12,12 @@ from tests.conftest import REPO
 
 
 def test_wheel_ships_only_the_borderflow_namespace(tmp_path: Path) -> None:
+    # Build from a copy: setuptools leaves a build/ folder in the tree it builds.
+    source = tmp_path / "src"
+    skip = shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "__pycache__", "*.db*")
+    shutil.copytree(REPO, source, symlinks=True, ignore=skip)
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path), str(REPO)],
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path), str(source)],
         check=True,
         capture_output=True,
     )

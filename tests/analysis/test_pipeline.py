@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from borderflow.analysis import store
 from borderflow.analysis.errors import DatabaseError
+from borderflow.analysis.live import LivePipeline
 from borderflow.analysis.pipeline import Pipeline, Settings
 from borderflow.analysis.records import Message, Observation, Payload, Weird
 
@@ -35,10 +36,11 @@ def rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
         return conn.execute(sql).fetchall()
 
 
-@pytest.mark.parametrize("in_process", [False, True], ids=["thread", "helper-process"])
-def test_close_writes_everything_submitted_in_order(tmp_path: Path, in_process: bool) -> None:
+@pytest.mark.parametrize("kind", ["thread", "helper-process"])
+def test_close_writes_everything_submitted_in_order(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "t.db"
-    pipeline = Pipeline.open(path, Settings(classify_in_process=in_process, batch_size=7))
+    settings = Settings(batch_size=7)
+    pipeline = Pipeline.open(path, settings) if kind == "thread" else LivePipeline(path, settings)
     for i in range(300):
         pipeline.submit(observation(i))
     pipeline.close()
