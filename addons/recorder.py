@@ -16,7 +16,7 @@ import os
 import time
 from pathlib import Path
 
-from mitmproxy import connection, ctx, dns, exceptions, http, tcp, tls, udp
+from mitmproxy import connection, ctx, dns, http, tcp, tls, udp
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy import layer, layers, server_hooks
 
@@ -41,6 +41,7 @@ class Recorder:
         self._capture: Capture | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pinned: set[str] = set()  # hosts (SNI or address) that rejected interception
+        self._problem: str | None = None  # why the recorder could not start
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -80,6 +81,7 @@ class Recorder:
         if not keys & updated:
             return
         self.done()
+        self._problem = None
         if ctx.options.borderflow_db is None:
             return  # `running` refuses to proxy unrecorded if it is still unset then
         path = Path(ctx.options.borderflow_db)
@@ -87,7 +89,12 @@ class Recorder:
         try:
             self._pipeline = LivePipeline(path, settings, on_fatal=self._fatal_from_thread)
         except BorderflowError as e:
-            raise exceptions.OptionsError(f"borderflow_db: {e}") from e
+            # Logged, not raised: mitmproxy would print a traceback for a script's
+            # OptionsError. An error logged at start-up makes mitmdump exit with status 1,
+            # and `running` stops a proxy that is already running.
+            self._problem = f"borderflow_db: {e}"
+            logger.error(f"borderflow: {self._problem}")
+            return
         started = time.time()
         self._capture = Capture(
             id=derived_id("K", "live", str(path.resolve()), repr(started), str(os.getpid())),
@@ -107,7 +114,7 @@ class Recorder:
     def running(self) -> None:
         self._loop = asyncio.get_running_loop()
         if self._pipeline is None:
-            self._fatal("borderflow_db is not set (--set borderflow_db=PATH)")
+            self._fatal(self._problem or "borderflow_db is not set (--set borderflow_db=PATH)")
 
     def done(self) -> None:
         """Record what is still open and drain the queue; runs on shutdown and reconfigure."""
@@ -174,14 +181,17 @@ class Recorder:
             self._tracker.tls_failed(client.id, client, data.conn.error, client_side=False)
 
     def next_layer(self, nextlayer: layer.NextLayer) -> None:
-        """Forward TLS to a host that rejected interception before as raw, counted TCP."""
-        if not self._pinned or self._tracker is None or nextlayer.context.client.tls:
-            return
-        if not isinstance(nextlayer.layer, layers.ServerTLSLayer | layers.ClientTLSLayer):
+        """Forward TLS to a host that rejected interception before as raw, counted TCP.
+
+        Runs before mitmproxy's own layer choice, which leaves a layer another addon set alone.
+        """
+        if not self._pinned or self._tracker is None or nextlayer.layer is not None:
             return
         raw = nextlayer.data_client()
-        hello = parse_client_hello(raw)
-        host = (hello.server_name if hello else None) or _address(nextlayer.context.server)
+        hello = parse_client_hello(raw) if raw[:1] == b"\x16" else None
+        if hello is None:
+            return
+        host = hello.server_name or _address(nextlayer.context.server)
         if host in self._pinned:
             client = nextlayer.context.client
             self._tracker.clienthello(client.id, client, hello, len(raw))
@@ -197,6 +207,10 @@ class Recorder:
     def response(self, flow: http.HTTPFlow) -> None:
         if self._tracker is not None:
             self._submit(self._tracker.http_exchange(flow.client_conn.id, flow))
+        elif flow.killable:
+            # Shutting down, or never started: do not hand the client an exchange that will
+            # not be recorded.
+            flow.kill()
 
     def error(self, flow: http.HTTPFlow) -> None:
         self.response(flow)  # failed exchanges are recorded too

@@ -71,6 +71,10 @@ class LivePipeline:
         child.close()
         self._feeder = threading.Thread(target=self._feed, name="borderflow-feeder", daemon=True)
         self._feeder.start()
+        self._listener = threading.Thread(
+            target=self._listen, name="borderflow-listener", daemon=True
+        )
+        self._listener.start()
 
     def submit(self, observation: Observation) -> None:
         """Queue ``observation``; O(1), never blocks, safe from any thread."""
@@ -81,52 +85,55 @@ class LivePipeline:
         if self._feeder.is_alive():
             self._queue.put(None)
             self._feeder.join()
-        self._wait_for_helper()
+        self._process.join()
+        self._listener.join()
         self._conn.close()
+        if self._process.exitcode != 0 and self.error is None:
+            self._fail(f"the pipeline process failed (exit status {self._process.exitcode})")
         self._spool_path.unlink(missing_ok=True)
         if self.error is not None:
             raise DatabaseError(self.error)
 
     def _feed(self) -> None:
-        """Append observations to the spool in batches; relay what the helper reports."""
+        """Append observations to the spool in batches."""
         with self._spool:  # written with os.writev only, so never buffered
+            fd = self._spool.fileno()
             while True:
                 batch, stopping = _gather(self._queue)
-                if batch:
-                    os.writev(self._spool.fileno(), encode(batch))
-                if stopping:
-                    os.write(self._spool.fileno(), _FRAME.pack(0))
-                self._relay()
+                try:
+                    if batch:
+                        _write_all(fd, encode(batch))
+                    if stopping:
+                        _write_all(fd, [_FRAME.pack(0)])
+                except OSError as e:
+                    self._fail(f"cannot write the spool {self._spool_path}: {e.strerror}")
+                    return
                 if stopping:
                     return
 
-    def _wait_for_helper(self) -> None:
-        while self._relay(wait=1.0) or self._process.is_alive():
-            pass
-        self._process.join()
-        if self._process.exitcode != 0 and self.error is None:
-            self._fail(f"the pipeline process failed (exit status {self._process.exitcode})")
-
-    def _relay(self, wait: float = 0.0) -> bool:
-        """Read the helper's reports (a fatal error as soon as it happens, counts at the end);
-        False once the helper has hung up."""
-        try:
-            while self._conn.poll(wait):
+    def _listen(self) -> None:
+        """Take the helper's reports: a fatal error as soon as it happens, counts at the end."""
+        with contextlib.suppress(EOFError, OSError):
+            while True:
                 kind, value = pickle.loads(self._conn.recv_bytes())  # noqa: S301 - our own child
                 if kind == "fatal":
                     self._fail(value)
                 elif kind == "done":
                     self.counts = value
-                wait = 0.0
-        except (EOFError, OSError):
-            return False
-        return True
 
     def _fail(self, message: str) -> None:
         if self.error is None:
             self.error = message
             if self._on_fatal is not None:
                 self._on_fatal(message)
+
+
+def _write_all(fd: int, parts: list[bytes]) -> None:
+    """``os.writev`` until every byte is written (it may stop short, e.g. on a signal)."""
+    written = os.writev(fd, parts)
+    rest = b"".join(parts)[written:] if written < sum(len(p) for p in parts) else b""
+    while rest:
+        rest = rest[os.write(fd, rest) :]
 
 
 def _gather(q: queue.SimpleQueue[Observation | None]) -> tuple[list[Observation], bool]:

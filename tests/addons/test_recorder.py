@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mitmproxy import exceptions, tls
+from mitmproxy import tls
 from mitmproxy.proxy.context import Context
 from mitmproxy.test import taddons, tflow
 
@@ -52,13 +52,23 @@ def test_proxy_without_a_database_stops_instead_of_proxying_unrecorded(caplog) -
     assert "borderflow_db is not set" in caplog.text
 
 
-def test_configure_with_a_database_in_a_missing_folder_is_an_options_error(tmp_path: Path) -> None:
+def test_a_database_in_a_missing_folder_is_logged_in_one_line_and_stops_the_proxy(
+    tmp_path: Path, caplog
+) -> None:
     recorder = Recorder()
-    with (
-        taddons.context(recorder) as tctx,
-        pytest.raises(exceptions.OptionsError, match="does not exist"),
-    ):
+    with taddons.context(recorder) as tctx:
         tctx.configure(recorder, borderflow_db=str(tmp_path / "no" / "t.db"))
+        stopped = []
+        tctx.master.shutdown = lambda: stopped.append(True)
+
+        async def start() -> None:
+            recorder.running()
+
+        tctx.master.event_loop.run_until_complete(start())
+    assert stopped
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("does not exist" in e and str(tmp_path) in e for e in errors), errors
+    assert all("\n" not in e for e in errors)
 
 
 def test_response_records_exchange_connection_and_findings(recording) -> None:
