@@ -210,6 +210,7 @@ class Recorder:
         elif flow.killable:
             # Shutting down, or never started: do not hand the client an exchange that will
             # not be recorded.
+            logger.warning(f"borderflow: not recording; dropped {flow.request.pretty_url}")
             flow.kill()
 
     def error(self, flow: http.HTTPFlow) -> None:

@@ -235,6 +235,8 @@ def _serve(conn: Connection, path: Path, spool_path: Path, settings: Settings, p
 
     pipeline = Pipeline.open(path, settings, on_fatal=fatal)
     with spool_path.open("rb") as spool:
+        # Unlinked once both ends have it open: raw bodies never outlive the two processes.
+        spool_path.unlink(missing_ok=True)
         for frame in _frames(spool, parent):
             for observation in decode(frame) if frame != _STOP else ():
                 pipeline.submit(observation)

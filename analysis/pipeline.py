@@ -113,6 +113,7 @@ class Pipeline:
         on_fatal: Callable[[str], None] | None = None,
     ) -> None:
         self._db = db
+        self._name = db.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
         self._settings = settings
         self._on_fatal = on_fatal
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -204,7 +205,7 @@ class Pipeline:
         try:
             self.counts.records += store.write(self._db, records)
         except Exception as e:  # noqa: BLE001 - any failure to write is fatal, and said once
-            self.error = f"cannot write to database: {e}"
+            self.error = f"{self._name}: cannot write to database ({e})"
             logger.error(self.error)
             if self._on_fatal is not None:
                 self._on_fatal(self.error)
