@@ -35,7 +35,7 @@ def test_demo_capture_yields_the_planted_personal_data_per_destination(tmp_path:
         ("push.example-pay.test", "contact.phone"),
     } <= found
     assert services["push.example-pay.test"] == "websocket"
-    assert services["im.example-pay.test"] == "not_tls"
+    assert services["tcp.example-pay.test"] == "not_tls"
     assert len(services) == 10
 
 
