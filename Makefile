@@ -58,6 +58,10 @@ bench: $(VENV)/.installed-dev geo-data
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk" >&2; exit 1; }
 	$(BIN)/python bench/proxy_throughput.py
 	$(BIN)/python bench/geo_enrich.py
+	@command -v tshark >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; } || \
+	  { echo "make bench needs tshark: apt-get install tshark" >&2; exit 1; }
+	$(BIN)/python bench/replay_throughput.py --keys
 
 check-wheel: $(VENV)/.installed-dev
 	$(BIN)/pytest tests/test_packaging.py

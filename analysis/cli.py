@@ -174,6 +174,11 @@ def proxy_arguments(
 @click.option("--device", help="Name of the device the capture was taken on.")
 @click.option("--unredacted", is_flag=True, help="Store matched values, not redacted evidence.")
 @click.option("--force", is_flag=True, help="Replay files already in the database again.")
+@click.option(
+    "--key-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TLS key log (NSS/SSLKEYLOGFILE format) to decrypt pcap and pcapng captures.",
+)
 def replay(
     files: Sequence[Path],
     db_path: Path,
@@ -181,8 +186,13 @@ def replay(
     device: str | None,
     unredacted: bool,
     force: bool,
+    key_log: Path | None,
 ) -> None:
-    """Run saved captures (mitmproxy .mitm flow files, HAR) through the pipeline."""
+    """Run saved captures (.mitm flow files, HAR, pcap, pcapng, also .gz) through the pipeline.
+
+    pcap and pcapng files are read packet by packet; TLS is decrypted with --key-log or the
+    keys a pcapng file carries (Decryption Secrets Blocks), and stays metadata only otherwise.
+    """
     from borderflow.analysis.progress import byte_progress
     from borderflow.analysis.replay import replay_file
 
@@ -196,6 +206,7 @@ def replay(
                 redact=not unredacted,
                 force=force,
                 progress=advance,
+                key_log=key_log,
             )
         if result.skipped:
             click.echo(
@@ -207,12 +218,20 @@ def replay(
                 f"{path}: {c.observations} observations, {c.records} rows "
                 f"({c.findings} findings) into {db_path}, capture {result.capture_id}"
             )
+            if result.details:
+                click.echo(f"  {result.details}")
 
 
 @cli.command()
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
 @click.option("--show-values", is_flag=True, help="Add each finding's matched value, unredacted.")
-def classify(source: TextIO, show_values: bool) -> None:
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Device profile (TOML, see docs/profile.example.toml): find its planted values.",
+)
+def classify(source: TextIO, show_values: bool, profile_path: Path | None) -> None:
     """Classify JSON Lines messages and print their findings, one line per message.
 
     Each input line: {"id", "direction", "method", "url", "headers", "body",

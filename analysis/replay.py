@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +16,10 @@ from borderflow.analysis.errors import BorderflowError, InputError
 from borderflow.analysis.ids import derived_id
 from borderflow.analysis.pipeline import Counts, Pipeline, Settings
 from borderflow.analysis.records import Capture, Observation, SourceKind
+from borderflow.analysis.sources import pcap_file
 from borderflow.analysis.sources.flowfile import observe_flows, sniff_kind
 from borderflow.analysis.sources.mitm import ConnTracker
+from borderflow.analysis.tlsdecrypt.keylog import KeyLog, read_key_log
 from borderflow.analysis.version import VERSION
 
 _PCAP_MAGICS = (
@@ -38,6 +40,7 @@ class ReplayResult:
     kind: SourceKind
     skipped: bool  # the file was already in the database, so nothing was written
     counts: Counts
+    details: str | None = None  # what the source adds to the summary (pcaps: packets, ...)
 
 
 def file_sha256(path: Path) -> str:
@@ -62,13 +65,16 @@ def replay_file(
     redact: bool = True,
     force: bool = False,
     progress: Callable[[int], None] | None = None,
+    key_log: Path | None = None,
 ) -> ReplayResult:
-    """Replay ``path`` (.mitm or HAR) into ``db_path``; a file already there is skipped.
+    """Replay ``path`` (.mitm, HAR, pcap or pcapng) into ``db_path``; a file already there is
+    skipped. ``key_log`` (NSS format) decrypts TLS in pcap and pcapng files.
 
     What was read before a broken part of the file stays in the database; the error is raised
     after it is written.
     """
     kind = _kind(path)
+    keys = read_key_log(key_log) if key_log is not None and kind is SourceKind.PCAP else None
     sha256 = file_sha256(path)
     cid = capture_id_of(sha256)
     db = store.open_db(db_path)
@@ -89,10 +95,13 @@ def replay_file(
     )
     pipeline = Pipeline(db, Settings(redact=redact))
     pipeline.submit(Observation(records=(capture,)))
-    tracker = ConnTracker(cid, app=app)
     failure: BorderflowError | None = None
+    details: list[str] = []
     try:
-        for obs in observe_flows(path, tracker, kind=kind, progress=progress):
+        sources = _observations(
+            path, kind, cid, app=app, keys=keys, progress=progress, details=details
+        )
+        for obs in sources:
             pipeline.submit(obs)
     except BorderflowError as e:
         failure = e
@@ -102,7 +111,29 @@ def replay_file(
         pipeline.close()
     if failure is not None:
         raise failure
-    return ReplayResult(path, cid, kind, skipped=False, counts=pipeline.counts)
+    return ReplayResult(
+        path, cid, kind, skipped=False, counts=pipeline.counts, details="; ".join(details) or None
+    )
+
+
+def _observations(
+    path: Path,
+    kind: SourceKind,
+    capture_id: str,
+    *,
+    app: str | None,
+    keys: KeyLog | None,
+    progress: Callable[[int], None] | None,
+    details: list[str],
+) -> Iterator[Observation]:
+    if kind is SourceKind.PCAP:
+        from borderflow.analysis.sources.pcap import PcapReplay
+
+        replay = PcapReplay(
+            path, capture_id, app=app, keys=keys, progress=progress, on_summary=details.append
+        )
+        return replay.observations()
+    return observe_flows(path, ConnTracker(capture_id, app=app), kind=kind, progress=progress)
 
 
 def delete_capture(db: Database, capture_id: str) -> None:
@@ -131,9 +162,10 @@ def _kind(path: Path) -> SourceKind:
         raise InputError(f"{path}: cannot read ({e.strerror})") from e
     if not magic:
         raise InputError(f"{path}: empty file")
-    if magic in _PCAP_MAGICS or magic[:2] == b"\x1f\x8b":
-        raise InputError(
-            f"{path}: pcap/pcapng replay is not supported yet; record with the proxy or "
-            "export a HAR or .mitm file"
-        )
+    if magic in _PCAP_MAGICS:
+        return SourceKind.PCAP
+    if magic[:2] == b"\x1f\x8b":
+        if pcap_file.sniff(path) is None:
+            raise InputError(f"{path}: gzip-compressed, but not a pcap or pcapng file")
+        return SourceKind.PCAP
     return sniff_kind(path)
