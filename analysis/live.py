@@ -137,15 +137,22 @@ def _write_all(fd: int, parts: list[bytes]) -> None:
 
 
 def _gather(q: queue.SimpleQueue[Observation | None]) -> tuple[list[Observation], bool]:
-    """What arrives within a short wait after the first item; True once the stop mark came."""
+    """Everything queued, taken every few milliseconds; True once the stop mark came.
+
+    Sleeping between takes (rather than waking for each item) keeps this thread from asking
+    the proxy's event loop for the GIL hundreds of times a second.
+    """
     batch: list[Observation] = []
-    item = q.get()
-    deadline = time.monotonic() + _BATCH_WAIT
-    with contextlib.suppress(queue.Empty):
-        while item is not None:
-            batch.append(item)
-            item = q.get(timeout=max(0.0, deadline - time.monotonic()))
-    return batch, item is None
+    while True:
+        time.sleep(_BATCH_WAIT)
+        with contextlib.suppress(queue.Empty):
+            while True:
+                item = q.get_nowait()
+                if item is None:
+                    return batch, True
+                batch.append(item)
+        if batch:
+            return batch, False
 
 
 def encode(batch: list[Observation]) -> list[bytes]:
