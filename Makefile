@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 DEMO_DB ?= demo.db
 DEMO_CAPTURE := captures/demo.mitm
 
-.PHONY: demo test lint bench check-wheel demo-capture clean python geo-data
+.PHONY: demo test lint bench eval check-wheel demo-capture clean python geo-data
 
 python:
 ifeq ($(strip $(PYTHON)),)
@@ -62,6 +62,12 @@ bench: $(VENV)/.installed-dev geo-data
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; } || \
 	  { echo "make bench needs tshark: apt-get install tshark" >&2; exit 1; }
 	$(BIN)/python bench/replay_throughput.py --keys
+	$(BIN)/python bench/classify_throughput.py
+
+# Classifier precision/recall on the labelled corpus (or on CORPUS=other.jsonl).
+CORPUS ?= tests/corpus/corpus.jsonl
+eval: $(VENV)/.installed
+	$(BIN)/python tests/corpus/evaluate.py $(CORPUS)
 
 check-wheel: $(VENV)/.installed-dev
 	$(BIN)/pytest tests/test_packaging.py

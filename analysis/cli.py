@@ -239,7 +239,10 @@ def classify(source: TextIO, show_values: bool, profile_path: Path | None) -> No
     on stderr with its number; the other lines are still classified, and the exit status is 1.
     """
     from borderflow.analysis.classify import classify as classify_message
+    from borderflow.analysis.detectors.profile import load_profile
 
+    with user_errors():
+        profile = load_profile(profile_path) if profile_path is not None else None
     bad = 0
     for number, line in enumerate(source, start=1):
         if not line.strip():
@@ -250,7 +253,7 @@ def classify(source: TextIO, show_values: bool, profile_path: Path | None) -> No
             bad += 1
             click.echo(f"Error: {source.name}: line {number}: {e}", err=True)
             continue
-        result = classify_message(message)
+        result = classify_message(message, profile=profile)
         found = []
         for d in result.detections:
             item: dict[str, Any] = {

@@ -6,11 +6,22 @@ per-message ``Budget`` instead of trusting sizes it reads from the payload.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Final
 
 # Problems reported at most once per message: the first place the limit was hit says enough.
-_ONCE: Final = frozenset({"body_too_large", "decompression_limit", "depth_limit", "field_limit"})
+_ONCE: Final = frozenset(
+    {
+        "body_too_large",
+        "decompression_limit",
+        "depth_limit",
+        "field_limit",
+        "time_limit",
+        "binary_body",
+    }
+)
+_CLOCK_EVERY: Final = 256  # fields handed out between two looks at the clock
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,6 +32,7 @@ class Limits:
     max_decoded: int = 32 * 1024 * 1024  # total bytes produced by decompression per message
     max_depth: int = 32  # nesting depth of decoders/JSON
     max_fields: int = 100_000
+    max_seconds: float = 10.0  # wall time for decoding one message; a guard, never a target
 
 
 DEFAULT_LIMITS: Final = Limits()
@@ -31,7 +43,9 @@ class Problem:
     """Something that could not be decoded or was cut short; becomes a ``weird`` row.
 
     ``name`` is one of: decompression_limit, body_too_large, unparsable_json,
-    bad_content_encoding, depth_limit, field_limit, detector_failed, decode_failed.
+    unparsable_xml, unparsable_msgpack, unparsable_protobuf, unparsable_multipart,
+    binary_body (bytes no decoder reads, scanned as text anyway), bad_content_encoding,
+    depth_limit, field_limit, time_limit, detector_failed, decode_failed.
     """
 
     name: str
@@ -46,6 +60,11 @@ class Budget:
     problems: list[Problem] = field(default_factory=list)
     decoded: int = 0  # bytes produced by decompression so far
     fields: int = 0  # fields handed out so far
+    deadline: float = field(default=0.0, repr=False)  # monotonic time when decoding must stop
+    expired: bool = False  # the time limit was reached: no more fields are handed out
+
+    def __post_init__(self) -> None:
+        self.deadline = time.monotonic() + self.limits.max_seconds
 
     @property
     def decoded_room(self) -> int:
@@ -65,8 +84,21 @@ class Budget:
         if self.fields >= self.limits.max_fields:
             self.problem("field_limit", f"stopped at {self.limits.max_fields} fields, at {path}")
             return False
+        if self.out_of_time(path):
+            return False
         self.fields += 1
         return True
+
+    def out_of_time(self, path: str) -> bool:
+        """True (and a time_limit problem) once the message has used up ``max_seconds``.
+
+        The clock is read every few hundred fields, so the check costs next to nothing.
+        """
+        due = not self.expired and self.fields % _CLOCK_EVERY == 0
+        if due and time.monotonic() > self.deadline:
+            self.expired = True
+            self.problem("time_limit", f"stopped after {self.limits.max_seconds} s at {path}")
+        return self.expired
 
     def too_deep(self, depth: int, path: str) -> bool:
         """True (and a depth_limit problem) when ``depth`` exceeds the nesting limit."""

@@ -159,3 +159,43 @@ def decode_content(
         data = decoded
         steps.append("gzip")
     return data, tuple(steps)
+
+
+_ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
+
+
+def _zlib(data: bytes, room: int) -> _Output:
+    return _inflate(data, 15, room)
+
+
+def sniff_coding(data: bytes) -> str | None:
+    """The compression ``data`` starts like: gzip, zlib or zstd (brotli has no magic)."""
+    if data.startswith(GZIP_MAGIC):
+        return "gzip"
+    if data.startswith(_ZSTD_MAGIC):
+        return "zstd"
+    if len(data) >= 2 and data[0] == 0x78 and (data[0] << 8 | data[1]) % 31 == 0:
+        return "zlib"
+    return None
+
+
+def sniff_decompress(data: bytes, budget: Budget) -> tuple[str, bytes] | None:
+    """Undo compression found by its magic bytes inside a value (base64 of gzip, ...).
+
+    Unlike a Content-Encoding, nothing promised compression here, so a stream that does not
+    decode is not a problem, only not compressed; hitting the output limit still is.
+    """
+    coding = sniff_coding(data)
+    if coding is None:
+        return None
+    codec = _zlib if coding == "zlib" else CODECS[coding]
+    result = codec(data, budget.decoded_room)
+    budget.decoded += len(result.data)
+    if result.over_limit:
+        budget.problem(
+            "decompression_limit",
+            f"{coding}: stopped after {budget.limits.max_decoded} decoded bytes",
+        )
+    if not result.data:
+        return None
+    return coding, result.data  # a truncated stream still gives what it had

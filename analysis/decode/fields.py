@@ -22,6 +22,7 @@ class Field:
     path: str  # full location, e.g. "body/gzip/json:$.loc.lat" or "url/query:imei"
     key: str  # nearest key name, lowercased; "" when the value has none (plain text body)
     text: str
+    data: bytes | None = None  # binary value (msgpack bin, protobuf bytes) still to be sniffed
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +30,11 @@ class Group:
     """The scalar fields of one container, in document order."""
 
     path: str  # location of the container itself, e.g. "body/json:$.loc"
-    key: str  # the container's own key, lowercased ("" at the top)
+    key: str  # the container's own key, lowercased ("" at the top; a query string: the URL path)
     fields: tuple[Field, ...]
+    # Only in a list of records built by the detector runner: one group per element, holding
+    # the element's fields and those of everything nested in it.
+    items: tuple[Group, ...] = ()
 
 
 def child_path(path: str, name: str) -> str:

@@ -10,8 +10,8 @@ from typing import Final
 from urllib.parse import unquote
 
 from borderflow.analysis.decode.budget import Budget
-from borderflow.analysis.decode.fields import Group
-from borderflow.analysis.decode.json_ import scalar_fields
+from borderflow.analysis.decode.fields import Field, Group
+from borderflow.analysis.decode.value import expand
 
 PLUMBING: Final = frozenset(
     {
@@ -33,28 +33,26 @@ def is_plumbing(name: str) -> bool:
 
 def decode_headers(headers: tuple[tuple[str, str], ...], budget: Budget) -> list[Group]:
     """The non-plumbing headers as one group at ``header:NAME``, cookies as their own groups."""
-    items: list[tuple[str, str, str]] = []
+    fields: list[Field] = []
     cookie_groups: list[Group] = []
     for raw_name, value in headers:
         name = raw_name.strip().lower()
         if name in _COOKIE_HEADERS:
             cookie_groups.extend(_cookie_groups(name, value, budget))
-        elif not is_plumbing(name):
-            items.append((f"header:{name}", name, value))
-    fields, nested = scalar_fields(items, budget, depth=1)
-    groups = [Group("header", "", tuple(fields))] if fields else []
-    return [*groups, *nested, *cookie_groups]
+        elif not is_plumbing(name) and value and budget.take_field(f"header:{name}"):
+            fields.append(Field(f"header:{name}", name, value))
+    groups = expand([Group("header", "", tuple(fields))], budget, depth=1)
+    return [*[g for g in groups if g.fields or g.path != "header"], *cookie_groups]
 
 
 def _cookie_groups(name: str, value: str, budget: Budget) -> list[Group]:
     """``a=1; b=2`` as fields ``header:cookie/a``; only the first pair of a Set-Cookie."""
     pairs = value.split(";")[:1] if name == "set-cookie" else value.split(";")
-    items: list[tuple[str, str, str]] = []
+    fields: list[Field] = []
     for pair in pairs:
         cookie, sep, cookie_value = pair.strip().partition("=")
-        if sep:
-            items.append(
-                (f"header:{name}/{cookie}", cookie.lower(), unquote(cookie_value, errors="replace"))
-            )
-    fields, nested = scalar_fields(items, budget, depth=1)
-    return [Group(f"header:{name}", name, tuple(fields)), *nested]
+        path = f"header:{name}/{cookie}"
+        text = unquote(cookie_value, errors="replace")
+        if sep and text and budget.take_field(path):
+            fields.append(Field(path, cookie.lower(), text))
+    return expand([Group(f"header:{name}", name, tuple(fields))], budget, depth=1)

@@ -12,9 +12,11 @@ from typing import Final
 import phonenumbers
 
 from borderflow.analysis.detectors.contacts import parse_phone
+from borderflow.analysis.detectors.location import coordinates
 from borderflow.analysis.records import Category
 
 _TENTH: Final = Decimal("0.1")
+_SUMMARY: Final = re.compile(r"\d+ (?:contacts|packages|attributes)")
 
 
 def redact(category: Category, value: str) -> str:
@@ -25,8 +27,14 @@ def redact(category: Category, value: str) -> str:
         return redact_phone(value)
     if category is Category.FINANCIAL_CARD:
         return redact_card(value)
+    if category is Category.FINANCIAL_BANK_ACCOUNT:
+        return _mask_middle(re.sub(r"[^0-9A-Za-z]", "", value), 4, 4)
+    if category is Category.CREDENTIALS:
+        return redact_secret(value)
     if category in (Category.LOCATION_PRECISE, Category.LOCATION_COARSE):
         return redact_coordinates(value)
+    if _SUMMARY.fullmatch(value):
+        return value  # "3 contacts", "12 packages": a count, not the data
     return redact_identifier(value)
 
 
@@ -54,12 +62,22 @@ def redact_card(value: str) -> str:
 
 
 def redact_coordinates(value: str) -> str:
-    """``48.137154,11.576124`` becomes ``48.1,11.6``: about 10 km."""
+    """``48.137154,11.576124`` (or ``48137154,11576124``, scaled) becomes ``48.1,11.6``."""
+    texts = value.split(",")
+    if len(texts) == 2:
+        pair = coordinates(texts[0], texts[1])  # undoes a 1e6 or 1e7 scale
+        if pair is not None:
+            texts = [str(pair[0]), str(pair[1])]
     try:
-        parts = [Decimal(p).quantize(_TENTH, ROUND_HALF_EVEN) for p in value.split(",")]
+        parts = [Decimal(p).quantize(_TENTH, ROUND_HALF_EVEN) for p in texts]
     except InvalidOperation:
         return redact_identifier(value)
     return ",".join(str(p) for p in parts)
+
+
+def redact_secret(value: str) -> str:
+    """A password or token shows nothing but its length: ``***(8 chars)``."""
+    return f"***({len(value)} chars)"
 
 
 def redact_identifier(value: str) -> str:

@@ -8,14 +8,12 @@ from typing import Final
 
 from borderflow.analysis.decode.fields import Field
 from borderflow.analysis.detectors._api import Hit, detector
-from borderflow.analysis.detectors.keys import is_time_or_id_key, mentions, tokens
+from borderflow.analysis.detectors.keys import has_kind, is_time_or_id_key, kinds
 from borderflow.analysis.detectors.luhn import luhn_valid
 from borderflow.analysis.records import Category
 
 _CANDIDATE: Final = re.compile(r"(?<![\d.,])\d(?:[ -]?\d){12,18}(?![\d.,]\d)(?!\d)")
-_CARD_PARTS: Final = ("card", "卡号", "ccnum", "ccno")
-_CARD_TOKENS: Final = frozenset({"pan", "cc", "ccn"})
-_IMEI_KEYS: Final = ("imei", "meid")
+_NOT_CARD_KINDS: Final = frozenset({"imei", "meid", "iccid", "imsi", "device_id"})
 
 # (scheme, IIN ranges as (low, high) on the leading digits, allowed lengths)
 _SCHEMES: Final = (
@@ -66,11 +64,15 @@ def _well_grouped(candidate: str) -> bool:
         "imei=378282246310005",
         "pi=3.141111111111111111",
     ),
+    kinds="card bank_account",
+    pattern=r"(?:\d[ -]?){12}\d",
+    needs="0123456789",
 )
 def payment_card(field: Field) -> Iterator[Hit]:
     """Luhn-valid 13-19 digits with a card scheme's prefix, not under a time or id key."""
-    named = mentions(field.key, _CARD_PARTS) or bool(_CARD_TOKENS.intersection(tokens(field.key)))
-    if not named and (is_time_or_id_key(field.key) or mentions(field.key, _IMEI_KEYS)):
+    found = kinds(field.key)
+    named = "card" in found or "bank_account" in found
+    if not named and (is_time_or_id_key(field.key) or not _NOT_CARD_KINDS.isdisjoint(found)):
         return
     whole = field.text.strip()
     for match in _CANDIDATE.finditer(field.text):
@@ -88,3 +90,19 @@ def payment_card(field: Field) -> Iterator[Hit]:
             confidence=0.95 if named else (0.8 if candidate == whole else 0.7),
             reason=f"Luhn-valid {len(digits)}-digit {scheme} number {where}",
         )
+
+
+_CVV: Final = re.compile(r"\d{3,4}")
+
+
+@detector(
+    Category.FINANCIAL_CARD,
+    examples=('{"cvv": "123"}', "card[cvc]=4567", '{"securityCode": "737"}'),
+    counterexamples=('{"cvv": "12"}', '{"cvv": "abc"}', '{"cvc_required": "true"}'),
+    kinds="cvv",
+)
+def card_security_code(field: Field) -> Iterator[Hit]:
+    """3 or 4 digits under a CVV/CVC key: the code that authorises a card payment."""
+    if has_kind(field.key, "cvv") and _CVV.fullmatch(field.text.strip()):
+        reason = f"Card security code under key '{field.key}'"
+        yield Hit(field=field, value=field.text.strip(), confidence=0.85, reason=reason)

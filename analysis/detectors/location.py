@@ -14,14 +14,16 @@ from typing import Final, Literal
 
 from borderflow.analysis.decode.fields import Field, Group
 from borderflow.analysis.detectors._api import Hit, group_detector
-from borderflow.analysis.detectors.keys import normalized, tokens
+from borderflow.analysis.detectors.keys import has_kind, normalized, tokens
+from borderflow.analysis.detectors.values import has_letters, is_placeholder
 from borderflow.analysis.records import Category
 
 type Axis = Literal["lat", "lng"]
 
 _AXIS_WORDS: Final[dict[str, Axis]] = {
-    "lat": "lat", "latitude": "lat", "纬度": "lat", "weidu": "lat",
+    "lat": "lat", "latitude": "lat", "纬度": "lat", "weidu": "lat", "lati": "lat",
     "lng": "lng", "lon": "lng", "long": "lng", "longitude": "lng", "经度": "lng", "jingdu": "lng",
+    "longi": "lng",
 }  # fmt: skip
 _LOCATION_WORDS: Final = frozenset({"location", "loc", "latlng", "latlon", "lnglat", "lonlat",
                                     "coord", "coords", "coordinate", "coordinates", "gps", "geo",
@@ -36,11 +38,16 @@ PRECISE_DECIMALS: Final = 3
 def axis(key: str) -> tuple[Axis, str] | None:
     """Which coordinate a key names, and the rest of the key (to pair user_lat/user_lng)."""
     words = tokens(key)
+    if len(words) > 1 and words[-1] in ("e6", "e7"):  # lat_e6: an integer scaled by 1e6
+        words = words[:-1]
     if words and words[-1] in _AXIS_WORDS:
         return _AXIS_WORDS[words[-1]], "_".join(words[:-1])
     flat = normalized(key)
     for word in ("latitude", "longitude"):  # long enough to trust inside a compound
         if flat.endswith(word):
+            return _AXIS_WORDS[word], flat[: -len(word)]
+    for word in ("lat", "lng", "lon"):  # gpsLat, curLng: short stems only, paired by stem
+        if flat.endswith(word) and 0 < len(flat) - len(word) <= 8:
             return _AXIS_WORDS[word], flat[: -len(word)]
     return None
 
@@ -131,6 +138,7 @@ def _pair_in_text(field: Field) -> tuple[Decimal, Decimal, int] | None:
         '{"price": "48.13", "amount": "11.57"}',
         '{"version": "1.2,3.4"}',
     ),
+    kinds="geo numbered",
 )
 def lat_lon_pair(group: Group) -> Iterator[Hit]:
     """Sibling lat/lng fields, or one "lat,lng" string under a location key."""
@@ -143,3 +151,65 @@ def lat_lon_pair(group: Group) -> Iterator[Hit]:
         coordinate = _pair_in_text(field)
         if coordinate is not None:
             yield _hit(field, coordinate, f"Text under key '{field.key}' is")
+    if group.fields and group.fields[0].key.isdigit():
+        yield from _unnamed_pairs(group)
+
+
+def _unnamed_pairs(group: Group) -> Iterator[Hit]:
+    """Protobuf has no key names: two consecutive fields that are both fractional numbers
+    with 4+ decimals, in latitude and longitude range, are taken for a coordinate pair."""
+    numbered = {f.key: f for f in group.fields if "." in f.text}
+    for key, first in numbered.items():
+        second = numbered.get(str(int(key) + 1))
+        if second is None:
+            continue
+        lat, lng = _number(first.text), _number(second.text)
+        if lat is None or lng is None or min(lat[1], lng[1]) < 4:
+            continue
+        coordinate = coordinates(first.text, second.text)
+        if coordinate is not None and abs(coordinate[0]) > 0.01 and abs(coordinate[1]) > 0.01:
+            hit = _hit(first, coordinate, f"Unnamed fields {key} and {second.key} (protobuf) form")
+            yield Hit(
+                field=hit.field,
+                value=hit.value,
+                confidence=0.55,
+                reason=hit.reason,
+                category=hit.category,
+            )
+
+
+_ADCODE: Final = re.compile(r"\d{6}")
+_IN_ADDRESS: Final = re.compile(r"address|billing|shipping|delivery|地址", re.I)
+_PLACE_TEXT: Final = re.compile(r"[^\d@/\\{}<>=]{2,40}")
+
+
+@group_detector(
+    Category.LOCATION_COARSE,
+    examples=('{"city": "杭州市"}', '{"province": "Zhejiang"}', '{"adcode": "330106"}'),
+    counterexamples=(
+        '{"city": ""}',
+        '{"billing_address_city": "Berlin"}',
+        '{"city": "0"}',
+        '{"citycode": "unknown"}',
+        '{"address": {"street": "6th St", "city": "San Francisco"}}',
+        '{"city": "广州市", "detail_address": "天河路385号"}',
+    ),
+    kinds="place",
+)
+def place_name(group: Group) -> Iterator[Hit]:
+    """A city, province or district (or a Chinese adcode) under a key naming one: where the
+    person is, to a few kilometres. Parts of a postal address are contact.address instead."""
+    if _IN_ADDRESS.search(group.path) or any(has_kind(f.key, "address") for f in group.fields):
+        return
+    for field in group.fields:
+        if not has_kind(field.key, "place") or _IN_ADDRESS.search(field.key):
+            continue
+        text = field.text.strip()
+        if is_placeholder(text):
+            continue
+        if _ADCODE.fullmatch(text):
+            reason = f"Administrative area code under key '{field.key}'"
+            yield Hit(field=field, value=text, confidence=0.6, reason=reason)
+        elif has_letters(text) and _PLACE_TEXT.fullmatch(text):
+            reason = f"Place name under key '{field.key}'"
+            yield Hit(field=field, value=text, confidence=0.6, reason=reason)

@@ -1,5 +1,8 @@
+import base64
 import gzip
 import json
+import random
+import tracemalloc
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
@@ -9,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from borderflow.analysis.classify import Classification, Detection, Limits, Problem, classify
+from borderflow.analysis.detectors.profile import KnownValue, Profile
 from borderflow.analysis.records import Category, Message
 
 GAID = "38400000-8cf0-11bd-b23e-10b96e40000d"
@@ -179,3 +183,124 @@ def test_random_input_never_raises(body, url, headers, direction):
     message = Message(direction=direction, method="GET", url=url, headers=tuple(headers), body=body)
     result = classify(message)
     assert {p.name for p in result.problems}.isdisjoint({"decode_failed", "detector_failed"})
+
+
+def _bomb(size: int) -> bytes:
+    """About ``size`` bytes of gzip members, each inflating to 10 MB of zeros."""
+    member = gzip.compress(bytes(10 * 1024 * 1024), compresslevel=9, mtime=0)
+    return member * (size // len(member) + 1)
+
+
+def _peak_memory(call):
+    tracemalloc.start()
+    try:
+        result = call()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.timeout(60)
+def test_ten_megabyte_gzip_bomb_ends_in_a_problem_with_bounded_memory():
+    """10 MB of gzip members would inflate to about 10 GB; decoding stops at the limits."""
+    bomb = _bomb(10 * 1024 * 1024)
+    assert len(bomb) >= 10 * 1024 * 1024
+    headers = (("Content-Encoding", "gzip"), ("Content-Type", "application/json"))
+    result, peak = _peak_memory(lambda: classify(_request(headers=headers, body=bomb)))
+    names = {p.name for p in result.problems}
+    assert {"body_too_large", "decompression_limit"} <= names
+    assert peak < 400 * 1024 * 1024
+
+
+@pytest.mark.timeout(60)
+def test_gzip_bomb_inside_base64_is_bounded_too():
+    blob = base64.b64encode(_bomb(64 * 1024)).decode()
+    body = json.dumps({"payload": blob}).encode()
+    result = classify(_request(body=body), limits=Limits(max_decoded=4 * 1024 * 1024))
+    assert "decompression_limit" in {p.name for p in result.problems}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (("[" * 10_000 + "]" * 10_000).encode(), ""),
+        (
+            json.dumps(
+                {"d": base64.b64encode(("[" * 10_000 + "]" * 10_000).encode()).decode()}
+            ).encode(),
+            "",
+        ),
+        (("<a>" * 10_000 + "</a>" * 10_000).encode(), "text/xml"),
+        (b"\x91" * 10_000 + b"\x01", "application/msgpack"),
+    ],
+    ids=["json", "json-in-base64", "xml", "msgpack"],
+)
+def test_ten_thousand_deep_documents_end_in_a_problem(body, content_type):
+    headers = (("Content-Type", content_type),) if content_type else ()
+    result = classify(_request(headers=headers, body=body))
+    assert result.problems, result
+    assert {p.name for p in result.problems} <= {"depth_limit", "unparsable_msgpack"}
+
+
+def test_truncated_protobuf_is_a_problem_and_its_text_still_scanned():
+    message = b"\x0a\x14jane.doe@example.com\x12\x10\x09\x00\x00"
+    headers = (("Content-Type", "application/x-protobuf"),)
+    result = classify(_request(headers=headers, body=message))
+    assert [p.name for p in result.problems] == ["unparsable_protobuf"]
+    assert [d.value for d in result.detections] == ["jane.doe@example.com"]
+
+
+def test_invalid_utf8_is_read_around():
+    body = b'{"email": "jane@example.com", "note": "caf\xe9 \xff\xfe"}'
+    result = classify(_request(headers=(("Content-Type", "application/json"),), body=body))
+    assert [d.value for d in result.detections] == ["jane@example.com"]
+    assert result.problems == ()
+
+
+@pytest.mark.timeout(60)
+def test_a_megabyte_of_binary_noise_is_bounded():
+    noise = random.Random(7).randbytes(1024 * 1024)
+    for content_type in (
+        "",
+        "application/octet-stream",
+        "application/x-protobuf",
+        "application/json",
+    ):
+        headers = (("Content-Type", content_type),) if content_type else ()
+        result, peak = _peak_memory(lambda h=headers: classify(_request(headers=h, body=noise)))
+        assert result.problems, content_type  # a weird row says what could not be read
+        assert peak < 200 * 1024 * 1024
+
+
+def test_time_limit_stops_decoding_and_is_reported():
+    body = json.dumps({f"k{i}": "v" for i in range(5000)}).encode()
+    result = classify(_request(body=body), limits=Limits(max_seconds=0.0))
+    assert [p.name for p in result.problems] == ["time_limit"]
+
+
+def test_profile_findings_come_with_the_detectors():
+    profile = Profile((KnownValue("device.imei", Category.IDENTIFIERS_DEVICE, "490154203237518"),))
+    body = json.dumps({"imei": "490154203237518"}).encode()
+    result = classify(_request(body=body), profile=profile)
+    assert [(d.detector, d.confidence) for d in result.detections] == [
+        ("imei", 0.9),
+        ("profile", 1.0),
+    ]
+
+
+def test_names_and_numbers_in_an_address_book_are_reported_once_as_the_book():
+    book = [{"name": "张伟", "phone": "13900001111"}, {"name": "李娜", "phone": "13900002222"}]
+    result = classify(
+        _request(body=json.dumps({"mobile": "13812345678", "contacts": book}).encode())
+    )
+    assert sorted((d.category, d.location) for d in result.detections) == [
+        (Category.CONTACT_PHONE, "body/json:$.mobile"),
+        (Category.CONTACTS_LIST, "body/json:$.contacts"),
+    ]
+
+
+def test_a_stores_phone_and_position_are_not_the_persons():
+    stores = [{"name": "Central Store", "phone": "+852 2123 4567", "lat": 22.2819, "lng": 114.1582}]
+    result = classify(_request(body=json.dumps({"stores": stores}).encode()))
+    assert result.detections == ()

@@ -6,7 +6,7 @@ import pytest
 import zstandard
 
 from borderflow.analysis.decode.budget import Budget, Limits
-from borderflow.analysis.decode.compression import decode_content, decompress
+from borderflow.analysis.decode.compression import decode_content, decompress, sniff_decompress
 
 TEXT = b'{"imei": "490154203237518"}' * 100
 
@@ -134,3 +134,13 @@ def test_gzip_nested_beyond_depth_limit_stops():
     _, steps = decode_content(body, "", budget, depth=0)
     assert len(steps) == 3
     assert [p.name for p in budget.problems] == ["depth_limit"]
+
+
+def test_compression_inside_a_value_is_found_by_its_magic_bytes():
+    budget = Budget(Limits())
+    assert sniff_decompress(gzip.compress(TEXT), budget) == ("gzip", TEXT)
+    assert sniff_decompress(zlib.compress(TEXT), budget) == ("zlib", TEXT)
+    assert sniff_decompress(zstandard.ZstdCompressor().compress(TEXT), budget) == ("zstd", TEXT)
+    assert sniff_decompress(b"plain", budget) is None
+    assert sniff_decompress(b"\x78\x9cnot zlib at all", budget) is None
+    assert budget.problems == []  # nothing promised compression: a failure is no problem

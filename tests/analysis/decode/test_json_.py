@@ -2,7 +2,7 @@ import json
 
 from borderflow.analysis.decode.budget import Budget, Limits
 from borderflow.analysis.decode.fields import Field
-from borderflow.analysis.decode.json_ import decode_json, looks_like_json
+from borderflow.analysis.decode.json_ import decode_json, jsonp_payload, looks_like_json
 
 
 def _fields(text, limits=None, strict=True):
@@ -40,15 +40,16 @@ def test_keys_that_are_not_names_are_quoted():
     assert [f.path for f in fields] == ['body/json:$["a b"]', "body/json:$.手机"]
 
 
-def test_json_inside_a_string_is_parsed_and_the_path_continues():
+def test_json_inside_a_string_is_left_as_a_string_for_expand():
     inner = json.dumps({"user": {"email": "j@example.com"}})
     _, fields, _ = _fields(json.dumps({"data": inner}))
-    assert fields == [Field("body/json:$.data/json:$.user.email", "email", "j@example.com")]
+    assert fields == [Field("body/json:$.data", "data", inner)]
 
 
-def test_string_that_only_looks_like_json_stays_a_field():
-    _, fields, _ = _fields('{"note": "{not json}"}')
-    assert fields == [Field("body/json:$.note", "note", "{not json}")]
+def test_jsonp_payload_is_found():
+    assert jsonp_payload('cb({"a": 1});') == '{"a": 1}'
+    assert jsonp_payload("jQuery123_456([1,2])") == "[1,2]"
+    assert jsonp_payload("hello(world)") is None
 
 
 def test_nulls_booleans_and_empty_strings_are_not_fields():

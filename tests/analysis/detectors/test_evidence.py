@@ -28,3 +28,22 @@ def test_evidence_keeps_enough_to_recognise_and_hides_the_rest(category, value, 
 
 def test_unparsable_phone_is_still_masked():
     assert redact(Category.CONTACT_PHONE, "12-34") == "****"
+
+
+def test_credentials_show_only_their_length():
+    assert redact(Category.CREDENTIALS, "hunter2!") == "***(8 chars)"
+
+
+def test_bank_accounts_are_masked_like_cards():
+    assert (
+        redact(Category.FINANCIAL_BANK_ACCOUNT, "DE89370400440532013000")
+        == "DE89**************3000"
+    )
+
+
+def test_scaled_coordinates_are_redacted_after_unscaling():
+    assert redact(Category.LOCATION_PRECISE, "31230416,121473701") == "31.2,121.5"
+
+
+def test_counts_of_structures_are_their_own_evidence():
+    assert redact(Category.CONTACTS_LIST, "3 contacts") == "3 contacts"

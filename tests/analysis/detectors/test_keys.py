@@ -5,7 +5,7 @@ from borderflow.analysis.detectors.keys import is_time_or_id_key, normalized, to
 
 def test_normalized_and_tokens():
     assert normalized("x-device_id") == "xdeviceid"
-    assert tokens("x-user_lat") == ["x", "user", "lat"]
+    assert tokens("x-user_lat") == ("x", "user", "lat")
 
 
 @pytest.mark.parametrize(
