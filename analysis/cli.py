@@ -392,6 +392,10 @@ def emit(rows: list[dict[str, Any]], fmt: str | None, *, title: str) -> None:
         print_rows(rows, title=title)
 
 
-from borderflow.analysis.cli_geo import geo  # noqa: E402 - at the end: cli_geo is self-contained
+# At the end: these modules are self-contained and register their own commands here.
+from borderflow.analysis.cli_geo import geo  # noqa: E402
+from borderflow.analysis.cli_report import diff, report  # noqa: E402
 
 cli.add_command(geo)
+cli.add_command(report)
+cli.add_command(diff)

@@ -65,22 +65,27 @@ class Enricher:
         name, name_source = self.hostname(resp_h, server_name)
         facts = self._describe(resp_h, name)
         return to_destination(
-            facts, resp_h=resp_h, first_seen=first_seen, server_name_source=name_source
+            facts,
+            resp_h=resp_h,
+            reached_as=server_name or "",
+            first_seen=first_seen,
+            server_name_source=name_source,
         )
 
     def destinations_for(
         self, records: tuple[Record, ...], addresses: tuple[str, ...], first_seen: float
     ) -> list[Destination]:
-        """Rows for ``addresses``, each named by the connection in ``records`` that reached it."""
+        """Rows for ``addresses``, one per name the connections in ``records`` reached it as."""
         for r in records:
             self.note(r)
-        names = {
-            r.resp_h: r.server_name
-            for r in records
-            if isinstance(r, Connection) and r.resp_h and r.server_name
-        }
+        names: dict[str, list[str]] = {h: [] for h in addresses}
+        for r in records:
+            if isinstance(r, Connection) and r.resp_h in names and r.server_name:
+                names[r.resp_h].append(r.server_name)
         return [
-            self.destination(h, first_seen=first_seen, server_name=names.get(h)) for h in addresses
+            self.destination(h, first_seen=first_seen, server_name=name)
+            for h, reached in names.items()
+            for name in (dict.fromkeys(reached) or (None,))
         ]
 
     def _describe_uncached(self, resp_h: str, name: str | None) -> DestinationFacts:
@@ -119,6 +124,7 @@ def to_destination(
     *,
     resp_h: str,
     first_seen: float,
+    reached_as: str = "",
     server_name_source: str | None = None,
 ) -> Destination:
     """A ``destination`` row from the geo answers; ``laws`` are stored comma-separated.
@@ -128,6 +134,7 @@ def to_destination(
     """
     return Destination(
         resp_h=resp_h,
+        reached_as=reached_as,
         first_seen=first_seen,
         country=facts.country,
         city=facts.city,

@@ -190,3 +190,22 @@ def add_conn_packets_and_state(db: Database) -> None:
     db.table("conn").add_column("conn_state", str)
     db.table("conn").add_column("orig_pkts", int)
     db.table("conn").add_column("resp_pkts", int)
+
+
+@migrations()
+def destination_per_name(db: Database) -> None:
+    """One destination row per address and hostname: a shared address serves many operators.
+
+    ``reached_as`` is the connections' ``server_name`` (empty when they had none), so rows join
+    with ``destination.resp_h = conn.resp_h AND destination.reached_as = coalesce(
+    conn.server_name, '')``. Rows from before keep their hostname unless it came from DNS.
+    """
+    db.table("destination").add_column("reached_as", str, not_null_default="")
+    db.execute(
+        "UPDATE destination SET reached_as = server_name "
+        "WHERE server_name IS NOT NULL AND server_name_source = 'connection'"
+    )
+    db.table("destination").transform(
+        pk=("resp_h", "reached_as"), column_order=["resp_h", "reached_as"]
+    )
+    db.table("conn").create_index(["resp_h", "server_name"])

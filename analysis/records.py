@@ -213,12 +213,15 @@ class Destination:
     kept as ``host_operator``. ``laws`` lists the ids (geo/data/jurisdictions.toml) of the laws
     of every jurisdiction involved; ``geo.jurisdictions.is_cross_border`` decides cross-border
     from these columns for any home. ``operator_flag`` says what is uncertain about the operator
-    answer. The row keeps the first hostname seen for the address.
+    answer. One row per address and the name connections reached it as (``reached_as``, the
+    connection's ``server_name``, empty when it had none), because a shared CDN or cloud address
+    serves many companies' hostnames: joined on both, each connection gets its own operator.
     """
 
     table: ClassVar[str] = "destination"
 
     resp_h: str
+    reached_as: str = ""  # conn.server_name of the connections this row describes, or ""
     first_seen: float
     country: str | None = None
     city: str | None = None

@@ -227,3 +227,42 @@ def test_the_pipeline_fills_the_destination_table(
     assert got["192.168.1.1"]["country"] is None
     assert got["192.168.1.1"]["operator"] is None
     assert got["192.168.1.1"]["domain"] == "google.com"
+
+
+def test_a_shared_address_gets_a_row_per_name_so_each_connection_keeps_its_operator(
+    tmp_path: Path, geo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BORDERFLOW_GEO_DIR", str(geo_dir))
+    path = tmp_path / "t.db"
+    pipeline = Pipeline.open(path)
+    pipeline.submit(
+        Observation(
+            records=(
+                Capture(
+                    id="K1",
+                    source=SourceKind.PCAP,
+                    path=None,
+                    sha256=None,
+                    started=0.0,
+                    ended=None,
+                    app=None,
+                    device=None,
+                    tool_version="test",
+                ),
+            )
+        )
+    )
+    for uid, name in (("C1", "mapi.alipayobjects.com"), ("C2", "api.qq.com"), ("C3", None)):
+        pipeline.submit(
+            Observation(records=(conn(uid, "8.209.64.1", name),), destinations=("8.209.64.1",))
+        )
+    pipeline.close()
+    with sqlite3.connect(path) as db:
+        joined = dict(
+            db.execute(
+                "SELECT conn.uid, destination.operator_parent FROM conn JOIN destination"
+                " ON destination.resp_h = conn.resp_h"
+                " AND destination.reached_as = coalesce(conn.server_name, '')"
+            ).fetchall()
+        )
+    assert joined == {"C1": "Ant Group", "C2": "Tencent Holdings", "C3": "Alibaba Group"}
