@@ -26,6 +26,7 @@ from sqlite_utils import Database
 
 from borderflow.analysis import store
 from borderflow.analysis.classify import Classification, classify
+from borderflow.analysis.detectors.profile import Profile
 from borderflow.analysis.enrich import Enricher
 from borderflow.analysis.errors import DatabaseError
 from borderflow.analysis.records import Connection, Finding, Observation, Payload, Record, Weird
@@ -43,6 +44,7 @@ class Settings:
     redact: bool = True  # store redacted evidence (the default) or the matched values
     batch_size: int = 2000  # records per transaction at most
     flush_interval: float = 0.2  # seconds a record may wait before it is written
+    profile: Profile | None = None  # the test device's planted values, looked for everywhere
 
 
 @dataclass(slots=True)
@@ -79,10 +81,13 @@ def findings_of(payload: Payload, result: Classification, *, redact: bool) -> It
         )
 
 
-def classify_payload(payload: Payload, *, redact: bool) -> list[Record]:
+def classify_payload(
+    payload: Payload, *, redact: bool, profile: Profile | None = None
+) -> list[Record]:
     """Classify one payload into rows; a classifier bug becomes a weird row, never a loss."""
     try:
-        return list(findings_of(payload, classify(payload.message), redact=redact))
+        result = classify(payload.message, profile=profile)
+        return list(findings_of(payload, result, redact=redact))
     except Exception as e:
         logger.exception("classifying failed")
         return [
@@ -187,7 +192,13 @@ class Pipeline:
             found: list[Record] = []
             until = time.monotonic() + _CLASSIFY_SLICE
             while backlog and (stopping or time.monotonic() < until):
-                found.extend(classify_payload(backlog.popleft(), redact=self._settings.redact))
+                found.extend(
+                    classify_payload(
+                        backlog.popleft(),
+                        redact=self._settings.redact,
+                        profile=self._settings.profile,
+                    )
+                )
                 if stopping and len(found) >= self._settings.batch_size:
                     break
             if found and not self._write(found):

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from borderflow.analysis import store
+from borderflow.analysis.detectors.profile import Profile
 from borderflow.analysis.errors import BorderflowError, InputError
 from borderflow.analysis.ids import derived_id
 from borderflow.analysis.pipeline import Counts, Pipeline, Settings
@@ -66,9 +67,11 @@ def replay_file(
     force: bool = False,
     progress: Callable[[int], None] | None = None,
     key_log: Path | None = None,
+    profile: Profile | None = None,
 ) -> ReplayResult:
     """Replay ``path`` (.mitm, HAR, pcap or pcapng) into ``db_path``; a file already there is
-    skipped. ``key_log`` (NSS format) decrypts TLS in pcap and pcapng files.
+    skipped. ``key_log`` (NSS format) decrypts TLS in pcap and pcapng files; ``profile`` makes
+    the classifier look for the test device's planted values.
 
     What was read before a broken part of the file stays in the database; the error is raised
     after it is written.
@@ -93,7 +96,7 @@ def replay_file(
         device=device,
         tool_version=VERSION,
     )
-    pipeline = Pipeline(db, Settings(redact=redact))
+    pipeline = Pipeline(db, Settings(redact=redact, profile=profile))
     pipeline.submit(Observation(records=(capture,)))
     failure: BorderflowError | None = None
     details: list[str] = []
