@@ -42,7 +42,7 @@ class Settings:
     """How the pipeline treats what it finds."""
 
     redact: bool = True  # store redacted evidence (the default) or the matched values
-    batch_size: int = 2000  # records per transaction at most
+    batch_size: int = 20_000  # records per transaction at most (each commit syncs the disk)
     flush_interval: float = 0.2  # seconds a record may wait before it is written
     profile: Profile | None = None  # the test device's planted values, looked for everywhere
 

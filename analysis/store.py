@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from borderflow.analysis.records import Record
 _KEEP_FIRST = frozenset({"finding", "destination"})
 # Tables whose row is rewritten when a later observation knows more (a capture's end).
 _REPLACE = frozenset({"capture", "conn", "http", "tls"})
+_CACHE_KIB = 64 * 1024  # page cache of the writing connection
 
 
 def open_db(path: Path, *, readonly: bool = False) -> Database:
@@ -40,36 +42,48 @@ def open_db(path: Path, *, readonly: bool = False) -> Database:
         raise DatabaseError(f"{path}: folder {path.parent} does not exist")
     try:
         db = Database(sqlite3.connect(path, check_same_thread=False))
+        # The indexes of a large capture's rows outgrow SQLite's default 2 MiB page cache,
+        # and every batch would read their pages back: a bound, not an allocation.
+        db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
         migrations.apply(db)
     except sqlite3.Error as e:
         raise DatabaseError(f"{path}: cannot open database ({e})") from e
     return db
 
 
-def row(record: Record) -> dict[str, Any]:
-    """A record as a row: enums become their values, booleans integers."""
-    values = {}
-    for f in dataclasses.fields(record):
-        v = getattr(record, f.name)
-        values[f.name] = int(v) if isinstance(v, bool) else v
-    return values
-
-
 def write(db: Database, records: Iterable[Record]) -> int:
-    """Write ``records`` in one transaction, grouped by table; returns how many were written."""
-    by_table: dict[str, list[dict[str, Any]]] = {}
+    """Write ``records`` in one transaction, grouped by table; returns how many were written.
+
+    One prepared statement per record type, run with ``executemany``: sqlite-utils'
+    ``insert_all`` builds a dict per row and a new multi-row statement per batch, which cost
+    more than SQLite's own work. SQLite binds booleans as integers and enums (``str``
+    subclasses) as their values, as the schema stores them.
+    """
+    by_type: dict[type[Record], list[Record]] = {}
     for record in records:
-        by_table.setdefault(record.table, []).append(row(record))
+        by_type.setdefault(type(record), []).append(record)
     with db.atomic():
-        for table, rows in by_table.items():
-            _insert(db, table, rows)
-    return sum(len(rows) for rows in by_table.values())
+        for kind, rows in by_type.items():
+            sql, values = _statement(kind)
+            db.conn.executemany(sql, map(values, rows))
+    return sum(len(rows) for rows in by_type.values())
 
 
-def _insert(db: Database, table: str, rows: Sequence[dict[str, Any]]) -> None:
-    db.table(table).insert_all(
-        rows,
-        batch_size=500,
-        ignore=table in _KEEP_FIRST,
-        replace=table in _REPLACE,
-    )
+_STATEMENTS: dict[type[Record], tuple[str, Callable[[Record], tuple[Any, ...]]]] = {}
+
+
+def _statement(kind: type[Record]) -> tuple[str, Callable[[Record], tuple[Any, ...]]]:
+    """The INSERT for a record type and a function giving a record's values in its order."""
+    found = _STATEMENTS.get(kind)
+    if found is None:
+        names = [f.name for f in dataclasses.fields(kind)]
+        verb = "INSERT"
+        if kind.table in _REPLACE:
+            verb = "INSERT OR REPLACE"
+        elif kind.table in _KEEP_FIRST:
+            verb = "INSERT OR IGNORE"
+        columns = ", ".join(f"[{name}]" for name in names)
+        sql = f"{verb} INTO [{kind.table}] ({columns}) VALUES ({', '.join('?' * len(names))})"
+        # Every record type has several fields, so attrgetter gives a tuple.
+        found = _STATEMENTS[kind] = (sql, operator.attrgetter(*names))
+    return found

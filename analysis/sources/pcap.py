@@ -13,19 +13,29 @@ Every HTTP message becomes a ``Payload`` classified by the same pipeline as live
 every connection a ``conn`` row (with ``tls``, ``dns`` and ``http`` rows as it had them).
 uids derive from the capture id and the connection's first packet, so the same file always
 gives the same rows.
+
+Speed (``bench/replay_throughput.py``): the commonest frame, Ethernet and IPv4 carrying TCP or
+UDP, is read where it lies in the reader's buffer with one ``struct`` call and found among the
+connections with one dict lookup; a stream is copied only while a reader still wants it
+(without keys, a TLS stream is only counted once its handshake shows whether it was
+established); and a finished connection leaves no reference cycle behind, so the replay runs
+with few garbage collections.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import gc
 import hashlib
+import heapq
 import ipaddress
 import os
 import re
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Final, Literal, Protocol
+from typing import Final, Literal
 
 from borderflow.analysis.errors import InputError
 from borderflow.analysis.records import (
@@ -47,8 +57,15 @@ from borderflow.analysis.sources.pcap_file import (
     CaptureReader,
     NotACapture,
 )
-from borderflow.analysis.sources.pcap_packets import TCP, PacketDecoder, Segment
-from borderflow.analysis.sources.tcp_reassembly import StreamReassembler
+from borderflow.analysis.sources.pcap_packets import (
+    TCP,
+    TUNNEL_PORTS,
+    UDP,
+    ZERO_MACS,
+    PacketDecoder,
+    Segment,
+)
+from borderflow.analysis.sources.tcp_reassembly import StreamReassembler, StreamSink
 from borderflow.analysis.sources.tls_stream import TlsSession
 from borderflow.analysis.tls_hello import ClientHelloInfo, ja3, ja4
 from borderflow.analysis.tlsdecrypt.keylog import KeyLog
@@ -64,10 +81,12 @@ _TCP_IDLE: Final = 3600.0  # seconds of capture time before a silent TCP connect
 _UDP_IDLE: Final = 600.0
 _CLOSED_LINGER: Final = 30.0  # a closed connection waits this long for stray packets
 _SWEEP_INTERVAL: Final = 10.0
+_WAKE_SLACK: Final = 1e-3  # seconds: a wake-up time is a lower bound despite rounding
 PARALLEL_MIN_SIZE: Final = 32 << 20  # files this large are read in a helper process
 _PROGRESS_EVERY: Final = 8192
 _SNIFF_LIMIT: Final = 16 * 1024  # bytes of an unknown stream searched for a TLS hello
 _MAX_WEIRD_PER_NAME: Final = 20
+_GC_THRESHOLD: Final = 50_000  # allocations between collections while reading (default 700)
 
 _DNS_PORTS: Final = frozenset({53, 5353, 5355})
 _SSDP_PORT: Final = 1900
@@ -76,30 +95,11 @@ _SERVICE_PORTS: Final = frozenset({1080, 3128, 5228, 8000, 8080, 8443, 8888})
 _CLIENT_HELLO_START = re.compile(rb"\x16\x03[\x00-\x04][\x00-\x40].\x01", re.DOTALL)
 _SERVER_HELLO_START = re.compile(rb"\x16\x03[\x00-\x04][\x00-\x40].\x02", re.DOTALL)
 _H2_PREFACE: Final = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-
-
-class Analyzer(Protocol):
-    """Reads both directions of a stream; ``data``/``gap`` return False when done."""
-
-    def data(self, from_client: bool, chunk: bytes) -> bool: ...
-
-    def gap(self, from_client: bool, size: int) -> bool: ...
-
-
-class _DirectionSink:
-    """One direction of an analyzer as a reassembler sink."""
-
-    __slots__ = ("analyzer", "from_client")
-
-    def __init__(self, analyzer: Analyzer, from_client: bool) -> None:
-        self.analyzer = analyzer
-        self.from_client = from_client
-
-    def data(self, chunk: bytes) -> bool:
-        return self.analyzer.data(self.from_client, chunk)
-
-    def gap(self, size: int) -> bool:
-        return self.analyzer.gap(self.from_client, size)
+_PORTS: Final = struct.Struct("!HH")
+# An Ethernet frame from its EtherType: IPv4 version and header length, total length,
+# fragment field, protocol, then TCP's ports, sequence number, data offset and flags (for UDP:
+# ports, length and checksum where the sequence number is). 48 bytes of frame.
+_ETH_IPV4: Final = struct.Struct("!HBxH2xHxB10xHHI4xBB")
 
 
 class _Shared:
@@ -119,6 +119,14 @@ class _Shared:
         self.tls_connections = 0
         self.decrypted = 0
         self.exchanges = 0
+        # (no sooner than, serial): when a sweep might find a connection due, so that sweeps
+        # look at those only, not at every open connection (see PcapReplay._sweep).
+        self.wake: list[tuple[float, int]] = []
+        self.serials = 0
+
+    def wake_at(self, conn: _Conn, limit: float) -> None:
+        """Look at ``conn`` again once it may have been idle for ``limit`` seconds."""
+        heapq.heappush(self.wake, (conn.last_ts + limit - _WAKE_SLACK, conn.serial))
 
     def address(self, packed: bytes) -> str:
         text = self.addresses.get(packed)
@@ -249,12 +257,11 @@ class _Conn:
         "fin_resp",
         "first_index",
         "http",
+        "key",
         "last_ts",
         "orig",
         "orig_bytes",
-        "orig_h",
         "orig_isn",
-        "orig_p",
         "orig_pkts",
         "orig_stream",
         "proto",
@@ -263,8 +270,10 @@ class _Conn:
         "resp_bytes",
         "resp_pkts",
         "resp_stream",
+        "reverse",
         "rst_orig",
         "rst_resp",
+        "serial",
         "server_name",
         "service",
         "shared",
@@ -279,18 +288,33 @@ class _Conn:
     )
 
     def __init__(
-        self, shared: _Shared, seg: Segment, sender_is_orig: bool, ts: float, index: int
+        self,
+        shared: _Shared,
+        proto: int,
+        key: bytes,
+        flags: int,
+        payload: bytes,
+        tunnel: bool,
+        ts: float,
+        index: int,
     ) -> None:
+        """The conversation whose first packet went the way ``key`` says (see ``_flow_key``)."""
         self.shared = shared
-        self.proto = seg.proto
-        if sender_is_orig:
-            self.orig, self.resp = (seg.src, seg.sport), (seg.dst, seg.dport)
+        self.proto = proto
+        n = (len(key) - 4) >> 1
+        src, dst = key[:n], key[n : 2 * n]
+        sport, dport = _PORTS.unpack_from(key, 2 * n)
+        reverse = dst + src + key[-2:] + key[-4:-2]
+        if _sender_is_orig(proto, flags, sport, dport, payload):
+            self.orig, self.resp = (src, sport), (dst, dport)
+            self.key, self.reverse = key, reverse
         else:
-            self.orig, self.resp = (seg.dst, seg.dport), (seg.src, seg.sport)
-        self.orig_h, self.orig_p = self.orig
+            self.orig, self.resp = (dst, dport), (src, sport)
+            self.key, self.reverse = reverse, key
         self.first_index = index
         self.ts = self.last_ts = ts
-        self.uid = _uid(shared.capture_id, index, seg.proto, self.orig, self.resp)
+        self.serial = shared.serials = shared.serials + 1  # creation order
+        self.uid = _uid(shared.capture_id, index, proto, self.orig, self.resp)
         self.orig_pkts = self.resp_pkts = 0
         self.orig_bytes = self.resp_bytes = 0
         self.syn = self.synack = False
@@ -303,15 +327,15 @@ class _Conn:
         self.why: NotDecryptedWhy | None = None
         self.decrypted = False
         self.trans_depth = 0
-        self.tunnel = seg.tunnel
+        self.tunnel = tunnel
         self.tls: TlsSession | None = None
         self.http: http1.Http1Parser | http2.Http2Parser | None = None
         self.dns: _Dns | None = None
         self.quic: quic_initial.InitialReader | None = None
-        if seg.proto == TCP:
+        if proto == TCP:
             sniffer = _Sniffer(self)
-            self.orig_stream = StreamReassembler(_DirectionSink(sniffer, True))
-            self.resp_stream = StreamReassembler(_DirectionSink(sniffer, False))
+            self.orig_stream = StreamReassembler(sniffer, True)
+            self.resp_stream = StreamReassembler(sniffer, False)
             if self.orig[1] in _DNS_PORTS or self.resp[1] in _DNS_PORTS:
                 self.dns = _Dns(self)
         elif self.orig[1] in _DNS_PORTS or self.resp[1] in _DNS_PORTS:
@@ -323,7 +347,22 @@ class _Conn:
 
     # -- packets --------------------------------------------------------------------------
 
-    def packet(self, seg: Segment, from_orig: bool, ts: float) -> None:
+    def packet(
+        self,
+        from_orig: bool,
+        flags: int,
+        seq: int,
+        data: bytes,
+        start: int,
+        end: int,
+        wire: int,
+        ts: float,
+    ) -> None:
+        """One segment; its payload is ``data[start:end]``, ``wire`` bytes on the wire.
+
+        The payload is cut out of the frame only when a reader still wants it: most
+        segments of a metadata-only replay are only counted.
+        """
         if ts > self.last_ts:
             self.last_ts = ts
         if from_orig:
@@ -331,20 +370,29 @@ class _Conn:
         else:
             self.resp_pkts += 1
         if self.proto != TCP:
-            self._udp(seg, from_orig, ts)
-        elif not seg[5] & 0x07:  # no SYN, FIN or RST: the common case
-            if seg[9]:
+            self._udp(data[start:end], wire, from_orig, ts)
+        elif flags & 0x07:  # SYN, FIN or RST
+            self._tcp(from_orig, flags, seq, data, start, end, wire, ts)
+        elif wire:
+            stream = self.orig_stream if from_orig else self.resp_stream
+            if stream.sink is None:
+                stream.segment(seq, b"", wire)
+            else:
                 if self.http is not None:
                     self.http.now = ts
-                (self.orig_stream if from_orig else self.resp_stream).segment(
-                    seg[6], seg[8], seg[9]
-                )
-        else:
-            self._tcp(seg, from_orig, ts)
+                stream.segment(seq, data[start:end], wire)
 
-    def _tcp(self, seg: Segment, from_orig: bool, ts: float) -> None:
-        flags = seg.flags
-        seq = seg.seq
+    def _tcp(
+        self,
+        from_orig: bool,
+        flags: int,
+        seq: int,
+        data: bytes,
+        start: int,
+        end: int,
+        wire: int,
+        ts: float,
+    ) -> None:
         if flags & _SYN:
             if from_orig and not flags & _ACK:
                 if not self.syn:
@@ -369,18 +417,18 @@ class _Conn:
                 self.fin_resp = True
             if flags & _RST or (self.fin_orig and self.fin_resp):
                 self.closed_at = ts
-        if seg.payload_len:
+                self.shared.wake_at(self, _CLOSED_LINGER)
+        if wire:
             if self.http is not None:
                 self.http.now = ts
             stream = self.orig_stream if from_orig else self.resp_stream
-            stream.segment(seq, seg.payload, seg.payload_len)
+            stream.segment(seq, data[start:end], wire)
 
-    def _udp(self, seg: Segment, from_orig: bool, ts: float) -> None:
-        payload = seg.payload
+    def _udp(self, payload: bytes, wire: int, from_orig: bool, ts: float) -> None:
         if from_orig:
-            self.orig_bytes += seg.payload_len
+            self.orig_bytes += wire
         else:
-            self.resp_bytes += seg.payload_len
+            self.resp_bytes += wire
         if self.tunnel:
             return
         if self.dns is not None:
@@ -410,11 +458,11 @@ class _Conn:
             if not quic.done:
                 quic.datagram(payload)
 
-    def is_new_connection(self, seg: Segment) -> bool:
+    def is_new_connection(self, seq: int, from_orig: bool) -> bool:
         """A fresh SYN on this 5-tuple (another ISN): the port was reused for a new connection."""
         if self.orig_isn is None:
             return self.closed_at is not None or self.fin_orig or self.fin_resp
-        return seg.seq != self.orig_isn and (seg.src, seg.sport) == self.orig
+        return seq != self.orig_isn and from_orig
 
     # -- protocol detection ---------------------------------------------------------------
 
@@ -458,11 +506,10 @@ class _Conn:
             self.shared.weird(self.shared.now, self.uid, "stream_not_analyzed", why)
 
     def _hand_over(
-        self, sniffer: _Sniffer, analyzer: Analyzer, client_from: int, server_from: int
+        self, sniffer: _Sniffer, analyzer: StreamSink, client_from: int, server_from: int
     ) -> None:
         sniffer.done = True
-        self.orig_stream.sink = _DirectionSink(analyzer, True)
-        self.resp_stream.sink = _DirectionSink(analyzer, False)
+        self.orig_stream.sink = self.resp_stream.sink = analyzer
         client, server = sniffer.bufs
         if len(client) > client_from and not analyzer.data(True, bytes(client[client_from:])):
             self.orig_stream.sink = None
@@ -498,8 +545,7 @@ class _Conn:
         if protocol == "tunnel":
             self.http = None  # its CONNECT exchange is written; the tunnel gets its own reader
             sniffer = _Sniffer(self)
-            self.orig_stream.sink = _DirectionSink(sniffer, True)
-            self.resp_stream.sink = _DirectionSink(sniffer, False)
+            self.orig_stream.sink = self.resp_stream.sink = sniffer
             if client_rest:
                 sniffer.data(True, client_rest)
             if server_rest and not sniffer.done:
@@ -509,8 +555,7 @@ class _Conn:
             parser = http2.Http2Parser(self._http_exchange)
             parser.now = self.shared.now
             self.http = parser
-            self.orig_stream.sink = _DirectionSink(parser, True)
-            self.resp_stream.sink = _DirectionSink(parser, False)
+            self.orig_stream.sink = self.resp_stream.sink = parser
             if client_rest:
                 parser.data(True, client_rest)
             if server_rest:
@@ -643,6 +688,7 @@ class _Conn:
             else:
                 self.why = NotDecryptedWhy.NO_KEY_LOG
             if hello is not None or tls.server_hello:
+                ja3_ja4 = _fingerprints(hello) if hello else (None, None)
                 records.append(
                     TlsInfo(
                         uid=self.uid,
@@ -650,8 +696,8 @@ class _Conn:
                         version=tls.version_name,
                         server_name=hello.server_name if hello else None,
                         alpn=",".join(hello.alpn) if hello else None,
-                        ja3=_fingerprints(hello)[0] if hello else None,
-                        ja4=_fingerprints(hello)[1] if hello else None,
+                        ja3=ja3_ja4[0],
+                        ja4=ja3_ja4[1],
                         established=tls.established,
                         failure=tls.failure,
                     )
@@ -715,6 +761,11 @@ class _Conn:
             ),
         )
         shared.out.append(Observation(records=tuple(records), destinations=(resp_h,)))
+        # The readers hold callbacks into this connection: unlinked, the whole conversation
+        # is freed by reference counting now, not by the cyclic collector (see _read).
+        self.tls = self.http = self.dns = None
+        if self.proto == TCP:
+            self.orig_stream.sink = self.resp_stream.sink = None
 
     def conn_state(self) -> str:
         """Zeek's conn_state (scripts/base/protocols/conn/main.zeek) for this connection."""
@@ -746,6 +797,22 @@ class _Conn:
         if self.fin_resp:
             return "S3"
         return "S1"
+
+
+@contextlib.contextmanager
+def _rare_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while packets are read.
+
+    Each connection allocates a few dozen objects and frees them, without cycles, when it
+    ends (``_Conn.finish``); the thousands of open ones would be scanned again and again at
+    the default threshold, a tenth of the replay's time.
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], _GC_THRESHOLD), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _uid(
@@ -800,20 +867,46 @@ def _strip_port(host: str) -> str:
     return name if sep and port.isdigit() else host
 
 
-def _sender_is_orig(seg: Segment) -> bool:
+def _sender_is_orig(proto: int, flags: int, sport: int, dport: int, payload: bytes) -> bool:
     """Who opened a conversation first seen at this packet (Zeek's and tshark's heuristics)."""
-    if seg.proto == TCP:
-        flags = seg.flags
+    if proto == TCP:
         if flags & _SYN:
             return not flags & _ACK
-    sport, dport = seg.sport, seg.dport
-    if seg.proto != TCP and (sport in _DNS_PORTS or dport in _DNS_PORTS):
-        payload = seg.payload
-        if len(payload) > 2 and sport != dport:
-            return not payload[2] & 0x80  # a DNS response comes from the responder
+    elif (sport in _DNS_PORTS or dport in _DNS_PORTS) and len(payload) > 2 and sport != dport:
+        return not payload[2] & 0x80  # a DNS response comes from the responder
     sport_service = sport < 1024 or sport in _SERVICE_PORTS
     dport_service = dport < 1024 or dport in _SERVICE_PORTS
     return not (sport_service and not dport_service)
+
+
+# One segment as the hot loop reads it: protocol, flow key, TCP flags, sequence number, the
+# bytes holding the payload with its start and end in them, payload bytes on the wire, and
+# whether this is a tunnel's outer flow.
+_Item = tuple[int, bytes, int, int, bytes, int, int, int, bool]
+
+
+def _flow_key(seg: Segment) -> bytes:
+    """A conversation's key in the direction of this segment: addresses, then ports.
+
+    For IPv4 these are bytes 26 to 38 of an Ethernet frame as they stand, so the fast path
+    takes its key with one slice.
+    """
+    return seg.src + seg.dst + _PORTS.pack(seg.sport, seg.dport)
+
+
+def _item(seg: Segment) -> _Item:
+    payload = seg.payload
+    return (
+        seg.proto,
+        _flow_key(seg),
+        seg.flags,
+        seg.seq,
+        payload,
+        0,
+        len(payload),
+        seg.payload_len,
+        seg.tunnel,
+    )
 
 
 class PcapReplay:
@@ -836,7 +929,10 @@ class PcapReplay:
         self.parallel_threshold = parallel_threshold  # None: always in this process
         self.shared = _Shared(capture_id, app, keys if keys is not None else KeyLog())
         self.decoder = PacketDecoder()
-        self.flows: dict[tuple[int, bytes, int, bytes, int], _Conn] = {}
+        # Both directions of every live conversation (see ``_flow_key``), per protocol.
+        self.tcp_flows: dict[bytes, _Conn] = {}
+        self.udp_flows: dict[bytes, _Conn] = {}
+        self.conns: dict[int, _Conn] = {}  # the live ones by serial: in the order they began
         self.packets = 0
         self.connections = 0
 
@@ -883,7 +979,7 @@ class PcapReplay:
             raise InputError(f"{self.path}: cannot read ({e.strerror})") from e
         damage: str | None = None
         shared.keys_possible = shared.keys_possible or reader.format == "pcapng"
-        with reader:
+        with reader, _rare_collections():
             try:
                 yield from self._read(reader)
             except CaptureDamaged as e:
@@ -933,50 +1029,85 @@ class PcapReplay:
         return text + (f", {weird} problems (see the weird table)" if weird else "")
 
     def _read(self, reader: CaptureReader) -> Iterator[Observation]:
-        # The hot loop: locals, tuple indexing and no per-packet objects beyond the segment.
+        # The hot loop: locals, tuple unpacking, no per-packet objects but the flow key; frames
+        # stay in the reader's buffer. Most (Ethernet, IPv4 without options or fragments, TCP
+        # or UDP) are read here, in one ``struct`` call; the others go through the decoder,
+        # tunnels and all.
         shared = self.shared
-        fast = self.decoder.fast
         decode = self.decoder.decode
-        flows = self.flows
+        headers = _ETH_IPV4.unpack_from
+        tcp_flows, udp_flows, conns = self.tcp_flows, self.udp_flows, self.conns
         out = shared.out
         progress = self.progress
         now = shared.now
         next_sweep = float("-inf")
         packets = self.packets
         try:
-            for ts, linktype, data, _wirelen, comments in reader:
+            for ts, linktype, buf, o, frame_end, _wirelen, comments in reader.spans():
+                # The frame is buf[o:frame_end]; offsets below are into buf.
                 packets += 1
                 if ts > now:
                     now = shared.now = ts
-                seg = fast(data) if linktype == 1 else None
+                items: Sequence[_Item] = ()
+                if linktype == 1 and frame_end - o >= 48:
+                    etype, vihl, total, frag, proto, sport, dport, seq, doff, flags = headers(
+                        buf, o + 12
+                    )
+                    if (
+                        etype == 0x0800
+                        and vihl == 0x45
+                        and not frag & 0x3FFF
+                        and (buf[o + 5] or buf[o + 11] or buf[o : o + 12] != ZERO_MACS)
+                    ):
+                        wire_end = o + 14 + total if total >= 20 else frame_end
+                        end = wire_end if wire_end <= frame_end else frame_end
+                        if proto == TCP:
+                            start = o + 34 + (doff >> 4) * 4
+                            if end - o >= 54 and start - o >= 54:
+                                wire = wire_end - start if wire_end > start else 0
+                                key = buf[o + 26 : o + 38]
+                                items = ((TCP, key, flags, seq, buf, start, end, wire, False),)
+                        elif (
+                            proto == UDP
+                            and end - o >= 42
+                            and sport not in TUNNEL_PORTS
+                            and dport not in TUNNEL_PORTS
+                        ):
+                            length = seq >> 16  # the UDP length, where TCP has its seq
+                            start = o + 42
+                            stop = o + 34 + length if 8 <= length <= end - o - 34 else end
+                            wire = length - 8 if length - 8 > stop - start else stop - start
+                            key = buf[o + 26 : o + 38]
+                            items = ((UDP, key, 0, 0, buf, start, stop, wire, False),)
                 tag = None
-                if seg is not None:
-                    segments: Sequence[Segment] = (seg,)
-                else:
-                    segments, tag, weird = decode(linktype, data, ts)
+                if not items:
+                    segments, tag, weird = decode(linktype, buf[o:frame_end], ts)
                     if weird is not None:
                         shared.weird(ts, None, weird, f"packet {packets}")
+                    items = [_item(seg) for seg in segments]
                 if comments and tag is None:
                     tag = self._comment_tag(comments)
-                for seg in segments:
-                    proto, src, sport, dst, dport = seg[0], seg[1], seg[2], seg[3], seg[4]
-                    if src < dst or (src == dst and sport <= dport):
-                        key = (proto, src, sport, dst, dport)
-                    else:
-                        key = (proto, dst, dport, src, sport)
+                for proto, key, flags, seq, data, start, end, wire, tunnel in items:
+                    flows = tcp_flows if proto == TCP else udp_flows
                     conn = flows.get(key)
                     if conn is None or (
-                        proto == TCP and seg[5] & 0x12 == _SYN and conn.is_new_connection(seg)
+                        proto == TCP
+                        and flags & 0x12 == _SYN
+                        and conn.is_new_connection(seq, key == conn.key)
                     ):
                         if conn is not None:
-                            del flows[key]
+                            self._forget(conn)
                             conn.finish()
                         self.packets = packets
-                        conn = flows[key] = _Conn(shared, seg, _sender_is_orig(seg), ts, packets)
+                        payload = data[start:end]
+                        conn = _Conn(shared, proto, key, flags, payload, tunnel, ts, packets)
+                        flows[conn.key] = flows[conn.reverse] = conn
+                        conns[conn.serial] = conn
+                        shared.wake_at(conn, _CLOSED_LINGER)  # the soonest it can be due
                         self.connections += 1
                     if tag is not None and conn.app is None and tag.name:
                         conn.app = tag.name
-                    conn.packet(seg, src == conn.orig_h and sport == conn.orig_p, ts)
+                    conn.packet(key == conn.key, flags, seq, data, start, end, wire, ts)
                 if ts >= next_sweep:
                     if next_sweep > float("-inf"):
                         self._sweep(ts)
@@ -1000,27 +1131,53 @@ class PcapReplay:
                 return pcapdroid.AppTag(uid, entry.package if entry else None)
         return None
 
+    def _forget(self, conn: _Conn) -> None:
+        """Take a conversation out of the live ones (before finishing it)."""
+        flows = self.tcp_flows if conn.proto == TCP else self.udp_flows
+        del flows[conn.key]
+        flows.pop(conn.reverse, None)  # the same key when a socket talks to itself
+        del self.conns[conn.serial]
+
     def _sweep(self, now: float) -> None:
-        """Finish connections that closed a while ago or have been silent too long."""
-        done = []
-        for key, conn in self.flows.items():
-            idle = now - conn.last_ts
+        """Finish connections that closed a while ago or have been silent too long.
+
+        In the order they began, as a walk over all of them would; only those whose wake-up
+        time has come are looked at, and put back to sleep until their next possible one.
+        """
+        shared, conns = self.shared, self.conns
+        wake = shared.wake
+        due: dict[int, _Conn] = {}
+        later: list[tuple[_Conn, float]] = []
+        while wake and wake[0][0] <= now:
+            _, serial = heapq.heappop(wake)
+            conn = conns.get(serial)
+            if conn is None or serial in due:
+                continue  # finished already, or a second wake-up
+            limit = _TCP_IDLE if conn.proto == TCP else _UDP_IDLE
             if conn.closed_at is not None:
-                if idle > _CLOSED_LINGER:
-                    done.append(key)
-            elif idle > (_TCP_IDLE if conn.proto == TCP else _UDP_IDLE):
-                done.append(key)
-        for key in done:
-            self.flows.pop(key).finish()
+                limit = _CLOSED_LINGER
+            if now - conn.last_ts > limit:
+                due[serial] = conn
+            else:
+                later.append((conn, limit))  # after the loop: its time may be this sweep's
+        for conn, limit in later:
+            shared.wake_at(conn, limit)
+        for serial in sorted(due):
+            conn = due[serial]
+            self._forget(conn)
+            conn.finish()
         self.decoder.expire_fragments(now)
 
     def _close_all(self) -> Iterator[Observation]:
-        for conn in sorted(self.flows.values(), key=lambda c: c.first_index):
+        for conn in sorted(self.conns.values(), key=lambda c: c.first_index):
             conn.finish()
             if self.shared.out:
                 yield from self.shared.out
                 self.shared.out.clear()
-        self.flows.clear()
+        self.conns.clear()
+        self.tcp_flows.clear()
+        self.udp_flows.clear()
+        self.shared.wake.clear()
 
     def _secrets(self, kind: int, data: bytes) -> None:
         if kind == TLS_KEY_LOG:

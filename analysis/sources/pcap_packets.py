@@ -7,7 +7,9 @@ count, as tshark counts them: IP-in-IP, GRE (also carrying Ethernet or ERSPAN), 
 Geneve; the tunnel's own UDP flow is reported too.
 
 Full scapy dissection runs at a fraction of tshark's speed; this module is ``struct`` and slices
-only, and allocates one small tuple per segment.
+only, and allocates one small tuple per segment. The commonest frame (Ethernet, IPv4 without
+options or fragments, TCP or UDP) does not come here: the replay's loop (``pcap._read``) reads
+it in place, which saves most of the per-packet cost.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ _VXLAN_PORT: Final = 4789
 _VXLAN_GPE_PORT: Final = 4790
 _GENEVE_PORT: Final = 6081
 _L2TP_PORT: Final = 1701
-_TUNNEL_PORTS: Final = frozenset({_VXLAN_PORT, _VXLAN_GPE_PORT, _GENEVE_PORT, _L2TP_PORT})
+TUNNEL_PORTS: Final = frozenset({_VXLAN_PORT, _VXLAN_GPE_PORT, _GENEVE_PORT, _L2TP_PORT})
 
 # BSD loopback address families: AF_INET is 2 everywhere, AF_INET6 differs per system.
 _NULL_IPV6: Final = frozenset({24, 28, 30, 10})
@@ -73,8 +75,7 @@ class Decoded(NamedTuple):
     weird: str | None  # a problem worth a weird row (a malformed header), else None
 
 
-_new = tuple.__new__  # NamedTuples without their Python-level __new__, in the fast path
-_ZERO_MACS: Final = bytes(12)
+ZERO_MACS: Final = bytes(12)  # PCAPdroid's frames, which may carry its trailer
 
 
 class _Fragments:
@@ -96,91 +97,14 @@ class PacketDecoder:
         self.unknown_linktypes: set[int] = set()
         self.fragments_expired = 0
 
-    def fast(self, data: bytes) -> Segment | None:
-        """The one segment of an Ethernet frame in the common case, else None (use decode).
-
-        The common case, most packets of most captures: IPv4 without options or
-        fragmentation, TCP or UDP on no tunnel port, no PCAPdroid trailer (whose frames have
-        zeroed MAC addresses). About a third of ``decode``'s cost.
-        """
-        if (
-            len(data) < 42
-            or data[12] != 8
-            or data[13]
-            or data[14] != 0x45
-            or data[20] & 0x3F
-            or data[21]
-            or not (data[5] or data[11] or data[:12] != _ZERO_MACS)
-        ):
-            return None
-        proto = data[23]
-        total = (data[16] << 8) | data[17]
-        wire_end = 14 + total if total >= 20 else len(data)
-        end = wire_end if wire_end <= len(data) else len(data)
-        if proto == 6:
-            if end < 54:
-                return None
-            sport, dport, seq, ack, doff, flags = _TCP_HDR.unpack_from(data, 34)
-            start = 34 + (doff >> 4) * 4
-            if start < 54:
-                return None
-            payload = data[start:end] if start < end else b""
-            wire = wire_end - start if wire_end - start > len(payload) else len(payload)
-            return _new(
-                Segment,
-                (
-                    6,
-                    data[26:30],
-                    sport,
-                    data[30:34],
-                    dport,
-                    flags,
-                    seq,
-                    ack,
-                    payload,
-                    wire,
-                    wire_end - 14,
-                    False,
-                ),
-            )
-        if proto == 17:
-            sport, dport, length = _UDP_HDR.unpack_from(data, 34)
-            if sport in _TUNNEL_PORTS or dport in _TUNNEL_PORTS:
-                return None
-            stop = 34 + length if 8 <= length <= end - 34 else end
-            payload = data[42:stop]
-            wire = length - 8 if length - 8 > len(payload) else len(payload)
-            return _new(
-                Segment,
-                (
-                    17,
-                    data[26:30],
-                    sport,
-                    data[30:34],
-                    dport,
-                    0,
-                    0,
-                    0,
-                    payload,
-                    wire,
-                    wire_end - 14,
-                    False,
-                ),
-            )
-        return None
-
     def decode(self, linktype: int, data: bytes, ts: float) -> Decoded:
         """Every segment in a frame (tunnels opened), its app tag and any malformation."""
-        if linktype == 1:
-            seg = self.fast(data)
-            if seg is not None:
-                return _new(Decoded, ([seg], None, None))
         out: list[Segment] = []
         tag: AppTag | None = None
         weird: str | None = None
         try:
             if linktype == 1:
-                if len(data) >= 46 and data[:12] == _ZERO_MACS and _has_trailer(data):
+                if len(data) >= 46 and data[:12] == ZERO_MACS and _has_trailer(data):
                     tag, data = parse_trailer(data)
                 self._ethernet(data, 0, ts, out, 0)
             elif linktype in (101, 12, 14, 228, 229):
@@ -410,8 +334,8 @@ class PacketDecoder:
             stop = off + length if 8 <= length <= end - off else end
             payload = data[off + 8 : stop]
             wire = max(length - 8, len(payload))
-            if dport in _TUNNEL_PORTS or sport in _TUNNEL_PORTS:
-                port = dport if dport in _TUNNEL_PORTS else sport
+            if dport in TUNNEL_PORTS or sport in TUNNEL_PORTS:
+                port = dport if dport in TUNNEL_PORTS else sport
                 if self._udp_tunnel(port, payload, ts, out, depth):
                     out.append(
                         Segment(UDP, src, sport, dst, dport, 0, 0, 0, b"", wire, ip_bytes, True)

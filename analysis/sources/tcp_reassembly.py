@@ -26,15 +26,19 @@ _MAX_PENDING_PIECES: Final = 1024  # bounds the work of placing a piece (tiny-se
 
 
 class StreamSink(Protocol):
-    """Receives a stream's bytes in order; each method returns False when it wants no more."""
+    """Reads both directions of a connection in order; False: no more of this direction."""
 
-    def data(self, chunk: bytes) -> bool: ...
+    def data(self, from_client: bool, chunk: bytes) -> bool: ...
 
-    def gap(self, size: int) -> bool: ...
+    def gap(self, from_client: bool, size: int) -> bool: ...
 
 
 class StreamReassembler:
-    """See the module docstring. ``sink`` None: count only."""
+    """See the module docstring. ``sink`` None: count only.
+
+    ``from_client`` says which direction this is when the sink is called: one sink reads
+    both directions of a connection.
+    """
 
     __slots__ = (
         "_base",
@@ -42,13 +46,21 @@ class StreamReassembler:
         "_next",
         "_pending",
         "_pending_bytes",
+        "from_client",
         "gap_bytes",
         "max_pending",
         "sink",
     )
 
-    def __init__(self, sink: StreamSink | None, *, max_pending: int = DEFAULT_MAX_PENDING) -> None:
+    def __init__(
+        self,
+        sink: StreamSink | None,
+        from_client: bool,
+        *,
+        max_pending: int = DEFAULT_MAX_PENDING,
+    ) -> None:
         self.sink = sink
+        self.from_client = from_client
         self.max_pending = max_pending
         self._base: int | None = None  # sequence number of stream offset 0
         self._next = 0  # offset of the next byte to deliver
@@ -155,11 +167,11 @@ class StreamReassembler:
         if isinstance(item, int):
             self._next += item
             self.gap_bytes += item
-            if sink is not None and not sink.gap(item) and self.sink is sink:
+            if sink is not None and not sink.gap(self.from_client, item) and self.sink is sink:
                 self._stop()
             return
         self._next += len(item)
-        if sink is not None and not sink.data(item) and self.sink is sink:
+        if sink is not None and not sink.data(self.from_client, item) and self.sink is sink:
             self._stop()  # (unless the sink handed the stream over to another while reading)
 
     def _drain(self) -> None:

@@ -109,7 +109,7 @@ class _Side:
 
 
 class TlsSession:
-    """See the module docstring; feed it with ``side(True/False)`` as stream sinks."""
+    """See the module docstring; a ``StreamSink`` for both directions of the stream."""
 
     def __init__(
         self,
@@ -143,9 +143,6 @@ class TlsSession:
         self._progress = [False, False]
 
     # -- stream sinks ---------------------------------------------------------------------
-
-    def sink(self, from_client: bool) -> _SideSink:
-        return _SideSink(self, from_client)
 
     def data(self, from_client: bool, chunk: bytes) -> bool:
         side = self._client if from_client else self._server
@@ -443,22 +440,6 @@ class TlsSession:
                 self.on_app_data(from_client, plain)
         elif inner == _ALERT and len(plain) >= 2 and plain[0] == 2:
             self.failure = self.failure or _ALERTS.get(plain[1], f"alert {plain[1]}")
-
-
-class _SideSink:
-    """Adapts one direction of a ``TlsSession`` to the reassembler's sink interface."""
-
-    __slots__ = ("from_client", "session")
-
-    def __init__(self, session: TlsSession, from_client: bool) -> None:
-        self.session = session
-        self.from_client = from_client
-
-    def data(self, chunk: bytes) -> bool:
-        return self.session.data(self.from_client, chunk)
-
-    def gap(self, size: int) -> bool:
-        return self.session.gap(self.from_client, size)
 
 
 def _extensions(b: bytes, off: int) -> dict[int, bytes]:

@@ -9,15 +9,21 @@ server, recorded with tcpdump, secrets from SSLKEYLOGFILE) for decryption.
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.packet import Raw
 
 from borderflow.analysis.cli import cli
 from borderflow.analysis.errors import InputError
 from borderflow.analysis.ids import community_id, derived_id
+from borderflow.analysis.records import Connection
 from borderflow.analysis.replay import replay_file
 from borderflow.analysis.sources import pcap
 from tests.data import make_captures as mk
@@ -80,6 +86,78 @@ def test_connection_rows_count_bytes_packets_and_time(tmp_path: Path) -> None:
     assert ts == pytest.approx(mk.T0 + 0.1)
     assert duration == pytest.approx(0.08, abs=1e-5)
     assert cid == community_id("tcp", mk.CLIENT, 40000, mk.SERVER, 443)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sport=st.integers(1, 65535),
+    dport=st.integers(1, 65535),
+    payload=st.binary(max_size=64),
+    udp=st.booleans(),
+    flags=st.integers(0, 0x3F),
+    trailing=st.binary(max_size=8),
+)
+def test_the_fast_path_reads_frames_as_the_decoder_does(
+    sport: int, dport: int, payload: bytes, udp: bool, flags: int, trailing: bytes
+) -> None:
+    """Ethernet + IPv4 frames are read in the replay's loop, others by the decoder: the same
+    packets either way give the same rows (a reply included, for the flow's other key)."""
+
+    def packet(src: str, dst: str, sp: int, dp: int) -> bytes:
+        transport = (
+            UDP(sport=sp, dport=dp) if udp else TCP(sport=sp, dport=dp, flags=flags, seq=3, ack=4)
+        )
+        return bytes(IP(src=src, dst=dst) / transport / Raw(payload)) + trailing  # + padding
+
+    ips = [packet(mk.CLIENT, mk.SERVER, sport, dport), packet(mk.SERVER, mk.CLIENT, dport, sport)]
+    with tempfile.TemporaryDirectory() as tmp:
+        seen = []
+        for name, linktype, frames in (
+            ("ethernet.pcap", 1, [mk.ethernet(ip) for ip in ips]),  # the fast path
+            ("raw.pcap", 228, ips),  # the decoder
+        ):
+            path = Path(tmp) / name
+            path.write_bytes(mk.pcap(linktype, [(mk.T0 + i, f) for i, f in enumerate(frames)]))
+            replay = pcap.PcapReplay(path, "Ktest", parallel_threshold=None)
+            seen.append(list(replay.observations()))
+    assert seen[0] == seen[1]
+
+
+def test_silent_and_closed_connections_end_on_time_and_in_order(tmp_path: Path) -> None:
+    """UDP ends after 600 s of silence, TCP 30 s after its close: a packet after that on the
+    same ports is another connection; one that keeps talking stays one connection."""
+
+    def udp(ts: float, sport: int) -> tuple[float, bytes]:
+        ip = IP(src=mk.CLIENT, dst=mk.SERVER) / UDP(sport=sport, dport=4000) / Raw(b"x")
+        return ts, mk.ethernet(bytes(ip))
+
+    def tcp(ts: float, flags: str, *, back: bool = False) -> tuple[float, bytes]:
+        src, dst, sport, dport = mk.CLIENT, mk.SERVER, 40001, 8443
+        if back:
+            src, dst, sport, dport = dst, src, dport, sport
+        ip = IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags=flags, seq=9)
+        return ts, mk.ethernet(bytes(ip))
+
+    t0 = mk.T0
+    frames = [udp(t0, 5001), udp(t0, 5002), tcp(t0 + 1, "S"), tcp(t0 + 1, "SA", back=True)]
+    frames += [tcp(t0 + 2, "FA"), tcp(t0 + 2, "FA", back=True)]
+    frames += [udp(t0 + 100 * i, 5002) for i in range(1, 8)]  # keeps talking
+    frames += [tcp(t0 + 100, "A"), udp(t0 + 700, 5001)]  # after the close, after the silence
+    path = tmp_path / "timeouts.pcap"
+    path.write_bytes(mk.pcap(1, sorted(frames, key=lambda f: f[0])))
+    conns = [
+        (r.orig_p, r.ts - t0, (r.orig_pkts or 0) + (r.resp_pkts or 0))
+        for o in pcap.PcapReplay(path, "Ktest", parallel_threshold=None).observations()
+        for r in o.records
+        if isinstance(r, Connection)
+    ]
+    assert conns == [
+        (40001, 1, 4),  # closed at 2 s: ended by the first sweep 30 s later (at 100 s)
+        (5001, 0, 1),  # silent since 0 s: ended by the first sweep after 600 s (at 700 s)
+        (5002, 0, 8),  # the rest at the end of the file, in the order they began
+        (40001, 100, 1),
+        (5001, 700, 1),
+    ]
 
 
 def test_uids_derive_from_the_file_and_the_first_packet(tmp_path: Path) -> None:

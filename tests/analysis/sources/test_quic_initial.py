@@ -21,6 +21,8 @@ def test_initial_keys_match_rfc_9001_appendix_a() -> None:
     assert keys.key.hex() == "1f369613dd76d5467730efcbe3b1a22d"
     assert keys.iv.to_bytes(12).hex() == "fa044b2f42a3fd3b46fb255c"
     assert keys.hp.hex() == "9f50449e04a0e810283a1e9933adedd2"
+    sample = bytes.fromhex("d1b1c98dd7689fb8ec11d242b123dc9b")  # A.2's header protection
+    assert keys.mask(sample)[:5].hex() == keys.mask(sample)[:5].hex() == "437b9aec36"
 
 
 def test_aioquic_first_flight_gives_its_client_hello() -> None:

@@ -16,11 +16,13 @@ class Sink:
         self.gaps: list[int] = []
         self.stop_after = stop_after
 
-    def data(self, chunk: bytes) -> bool:
+    def data(self, from_client: bool, chunk: bytes) -> bool:
+        assert from_client  # the direction the reassembler was made for
         self.out += chunk
         return self.stop_after is None or len(self.out) < self.stop_after
 
-    def gap(self, size: int) -> bool:
+    def gap(self, from_client: bool, size: int) -> bool:
+        assert from_client
         self.gaps.append(size)
         self.out += b"?" * size
         return True
@@ -28,7 +30,7 @@ class Sink:
 
 def stream(isn: int = 1000) -> tuple[StreamReassembler, Sink]:
     sink = Sink()
-    r = StreamReassembler(sink)
+    r = StreamReassembler(sink, True)
     r.syn(isn)
     return r, sink
 
@@ -87,7 +89,7 @@ def test_a_hole_is_reported_as_a_gap_at_the_end() -> None:
 
 def test_too_much_waiting_data_gives_up_on_the_hole() -> None:
     sink = Sink()
-    r = StreamReassembler(sink, max_pending=10)
+    r = StreamReassembler(sink, True, max_pending=10)
     r.syn(0)
     r.segment(1, b"a")
     r.segment(5, b"b" * 8)
@@ -106,7 +108,7 @@ def test_snap_length_cut_segments_become_gaps_of_their_missing_bytes() -> None:
 
 def test_a_stream_picked_up_mid_way_starts_at_the_first_byte_seen() -> None:
     sink = Sink()
-    r = StreamReassembler(sink)
+    r = StreamReassembler(sink, True)
     r.segment(5000, b"\x00")  # a keep-alive probe: one old byte, not the start
     r.segment(5001, b"HTTP/1.1 200 OK\r\n")
     assert bytes(sink.out) == b"HTTP/1.1 200 OK\r\n"
@@ -114,7 +116,7 @@ def test_a_stream_picked_up_mid_way_starts_at_the_first_byte_seen() -> None:
 
 def test_a_sink_that_wants_no_more_is_only_counted() -> None:
     sink = Sink(stop_after=4)
-    r = StreamReassembler(sink)
+    r = StreamReassembler(sink, True)
     r.syn(0)
     r.segment(1, b"abcd")
     r.segment(9, b"later")
@@ -125,7 +127,7 @@ def test_a_sink_that_wants_no_more_is_only_counted() -> None:
 
 
 def test_counting_only_without_a_sink() -> None:
-    r = StreamReassembler(None)
+    r = StreamReassembler(None, True)
     r.syn(100)
     r.segment(101, b"x" * 1000)
     r.segment(101, b"x" * 1000)
