@@ -1,6 +1,7 @@
 """Record every connection the device makes, including those that cannot be decrypted.
 
-Hooks only snapshot and hand off: they copy references into an Observation and queue it.
+Hooks only snapshot and hand off: they copy references into an Observation (for an HTTP
+exchange, the one event per request, an ``ExchangeSnapshot``) and queue it.
 Decoding, detection and SQLite run on the pipeline's worker (and its helper process), never
 on mitmproxy's event loop. A client that rejects the interception certificate (certificate
 pinning) is recorded with its SNI, destination and bytes; later connections to that host are
@@ -20,12 +21,13 @@ from mitmproxy import connection, ctx, dns, http, tcp, tls, udp
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy import layer, layers, server_hooks
 
+from borderflow.analysis.detectors.profile import load_profile
 from borderflow.analysis.errors import BorderflowError
 from borderflow.analysis.ids import derived_id
 from borderflow.analysis.live import LivePipeline
 from borderflow.analysis.pipeline import Settings
 from borderflow.analysis.records import Capture, Observation, SourceKind
-from borderflow.analysis.sources.mitm import ConnTracker
+from borderflow.analysis.sources.mitm import ConnTracker, ExchangeSnapshot
 from borderflow.analysis.tls_hello import parse_client_hello
 from borderflow.analysis.version import VERSION
 
@@ -63,6 +65,13 @@ class Recorder:
             help="Name of the test device, stored with the capture.",
         )
         loader.add_option(
+            name="borderflow_profile",
+            typespec=str | None,  # type: ignore[arg-type] # mitmproxy accepts unions at runtime
+            default=None,
+            help="Device profile (TOML, docs/profile.example.toml): the values planted on the "
+            "test phone, looked for in every payload.",
+        )
+        loader.add_option(
             name="borderflow_redact",
             typespec=bool,
             default=True,
@@ -77,7 +86,13 @@ class Recorder:
         )
 
     def configure(self, updated: set[str]) -> None:
-        keys = {"borderflow_db", "borderflow_app", "borderflow_device", "borderflow_redact"}
+        keys = {
+            "borderflow_db",
+            "borderflow_app",
+            "borderflow_device",
+            "borderflow_profile",
+            "borderflow_redact",
+        }
         if not keys & updated:
             return
         self.done()
@@ -85,14 +100,18 @@ class Recorder:
         if ctx.options.borderflow_db is None:
             return  # `running` refuses to proxy unrecorded if it is still unset then
         path = Path(ctx.options.borderflow_db)
-        settings = Settings(redact=ctx.options.borderflow_redact)
+        option = "borderflow_profile"
         try:
+            profile_path = ctx.options.borderflow_profile
+            profile = load_profile(Path(profile_path)) if profile_path else None
+            settings = Settings(redact=ctx.options.borderflow_redact, profile=profile)
+            option = "borderflow_db"
             self._pipeline = LivePipeline(path, settings, on_fatal=self._fatal_from_thread)
         except BorderflowError as e:
             # Logged, not raised: mitmproxy would print a traceback for a script's
             # OptionsError. An error logged at start-up makes mitmdump exit with status 1,
             # and `running` stops a proxy that is already running.
-            self._problem = f"borderflow_db: {e}"
+            self._problem = f"{option}: {e}"
             logger.error(f"borderflow: {self._problem}")
             return
         started = time.time()
@@ -206,7 +225,7 @@ class Recorder:
 
     def response(self, flow: http.HTTPFlow) -> None:
         if self._tracker is not None:
-            self._submit(self._tracker.http_exchange(flow.client_conn.id, flow))
+            self._submit(self._tracker.exchange_snapshot(flow.client_conn.id, flow))
         elif flow.killable:
             # Shutting down, or never started: do not hand the client an exchange that will
             # not be recorded.
@@ -243,9 +262,9 @@ class Recorder:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _submit(self, observation: Observation) -> None:
+    def _submit(self, item: Observation | ExchangeSnapshot) -> None:
         if self._pipeline is not None:
-            self._pipeline.submit(observation)  # O(1); never blocks the event loop
+            self._pipeline.submit(item)  # O(1); never blocks the event loop
 
     def _fatal_from_thread(self, message: str) -> None:
         if self._loop is not None:

@@ -3,14 +3,18 @@
 Inside mitmproxy, ``submit`` only appends to a queue. A feeder thread pickles what arrived
 every few milliseconds and appends it to a spool file next to the database; a helper process
 reads the spool at its own pace and runs the ordinary ``Pipeline`` (classification, geography,
-SQLite) on CPU time nothing else wants. So the proxy's event loop keeps its core and the GIL,
-and a burst of large bodies waits on disk (not in the proxy's memory, where the garbage
-collector would walk it) until there is time to classify it. ``close`` writes a stop mark and
-waits until the helper has written everything; the spool is then removed.
+SQLite) on CPU time nothing else wants. HTTP exchanges arrive as ``ExchangeSnapshot``s, cheap
+for the proxy to take and to pickle; the helper builds their rows. So the proxy's event loop
+keeps its core and the GIL, and a burst of large bodies waits on disk (not in the proxy's
+memory, where the garbage collector would walk it) until there is time to classify it. The
+helper writes records at once but classifies while the proxy is quiet (``_Classifier``).
+``close`` writes a stop mark and waits until the helper has written everything; the spool is
+then removed.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import logging
@@ -22,7 +26,7 @@ import signal
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import BinaryIO
@@ -31,6 +35,7 @@ from borderflow.analysis import store
 from borderflow.analysis.errors import DatabaseError
 from borderflow.analysis.pipeline import Counts, Pipeline, Settings
 from borderflow.analysis.records import Observation
+from borderflow.analysis.sources.mitm import ExchangeSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +45,13 @@ _FRAME = struct.Struct("!I")
 _OUT_OF_BAND = 16 * 1024  # bodies at least this large go to the spool without a copy
 _STOP = b""  # an empty frame ends the spool
 _MAX_PENDING = 2000  # observations the helper holds in memory before it reads more
+_BUSY = 0.5  # share of one CPU above which the proxy counts as busy
+_LOAD_WINDOW = 0.1  # seconds over which the proxy's CPU use is measured
+_CLASSIFY_CHUNK = 64 * 1024  # body bytes handed to the classifier at a time
+_BUSY_EVERY = 1.0  # seconds between chunks while the proxy is busy: findings still progress
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 16  # buffers per writev
+
+Item = Observation | ExchangeSnapshot  # what the proxy hands over
 
 
 class LivePipeline:
@@ -56,7 +68,7 @@ class LivePipeline:
         self.counts = Counts()
         self.error: str | None = None
         self._on_fatal = on_fatal
-        self._queue: queue.SimpleQueue[Observation | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Item | None] = queue.SimpleQueue()
         self._spool_path = path.with_name(f".{path.name}.spool-{os.getpid()}-{id(self)}")
         self._spool = self._spool_path.open("wb")
         context = multiprocessing.get_context("spawn")
@@ -76,9 +88,9 @@ class LivePipeline:
         )
         self._listener.start()
 
-    def submit(self, observation: Observation) -> None:
-        """Queue ``observation``; O(1), never blocks, safe from any thread."""
-        self._queue.put(observation)
+    def submit(self, item: Item) -> None:
+        """Queue ``item``; O(1), never blocks, safe from any thread."""
+        self._queue.put(item)
 
     def close(self) -> None:
         """Hand over everything queued, wait until it is written. Raises if writing failed."""
@@ -128,21 +140,23 @@ class LivePipeline:
                 self._on_fatal(message)
 
 
-def _write_all(fd: int, parts: list[bytes]) -> None:
+def _write_all(fd: int, parts: Sequence[bytes]) -> None:
     """``os.writev`` until every byte is written (it may stop short, e.g. on a signal)."""
-    written = os.writev(fd, parts)
-    rest = b"".join(parts)[written:] if written < sum(len(p) for p in parts) else b""
-    while rest:
-        rest = rest[os.write(fd, rest) :]
+    for first in range(0, len(parts), _IOV_MAX):  # writev refuses more buffers than IOV_MAX
+        chunk = parts[first : first + _IOV_MAX]
+        written = os.writev(fd, chunk)
+        rest = b"".join(chunk)[written:] if written < sum(len(p) for p in chunk) else b""
+        while rest:
+            rest = rest[os.write(fd, rest) :]
 
 
-def _gather(q: queue.SimpleQueue[Observation | None]) -> tuple[list[Observation], bool]:
+def _gather(q: queue.SimpleQueue[Item | None]) -> tuple[list[Item], bool]:
     """Everything queued, taken every few milliseconds; True once the stop mark came.
 
     Sleeping between takes (rather than waking for each item) keeps this thread from asking
     the proxy's event loop for the GIL hundreds of times a second.
     """
-    batch: list[Observation] = []
+    batch: list[Item] = []
     while True:
         time.sleep(_BATCH_WAIT)
         with contextlib.suppress(queue.Empty):
@@ -155,7 +169,27 @@ def _gather(q: queue.SimpleQueue[Observation | None]) -> tuple[list[Observation]
             return batch, False
 
 
-def encode(batch: list[Observation]) -> list[bytes]:
+def _bodies(item: Item) -> Sequence[bytes]:
+    """The bodies ``item`` carries, in the order ``_with_bodies`` numbers them."""
+    if isinstance(item, ExchangeSnapshot):
+        return item.bodies()
+    return [p.message.body for p in item.payloads]
+
+
+def _with_bodies(item: Item, bodies: Mapping[int, bytes]) -> Item:
+    """``item`` with the bodies numbered in ``bodies`` replaced."""
+    if isinstance(item, ExchangeSnapshot):
+        return item.with_bodies(bodies)
+    payloads = tuple(
+        dataclasses.replace(p, message=dataclasses.replace(p.message, body=bodies[j]))
+        if j in bodies
+        else p
+        for j, p in enumerate(item.payloads)
+    )
+    return dataclasses.replace(item, payloads=payloads)
+
+
+def encode(batch: Sequence[Item]) -> list[bytes]:
     """One spool frame: sizes, the pickled batch without its large bodies, then the bodies.
 
     The bodies go to ``os.writev`` as they are: the proxy process never copies them.
@@ -163,23 +197,19 @@ def encode(batch: list[Observation]) -> list[bytes]:
     bodies: list[bytes] = []
     places: list[tuple[int, int]] = []
     slim = list(batch)
-    for i, obs in enumerate(batch):
-        if any(len(p.message.body) >= _OUT_OF_BAND for p in obs.payloads):
-            payloads = []
-            for j, p in enumerate(obs.payloads):
-                if len(p.message.body) >= _OUT_OF_BAND:
-                    bodies.append(p.message.body)
-                    places.append((i, j))
-                    p = dataclasses.replace(p, message=dataclasses.replace(p.message, body=b""))
-                payloads.append(p)
-            slim[i] = dataclasses.replace(obs, payloads=tuple(payloads))
+    for i, item in enumerate(batch):
+        large = {j: b for j, b in enumerate(_bodies(item)) if len(b) >= _OUT_OF_BAND}
+        if large:
+            bodies.extend(large.values())
+            places.extend((i, j) for j in large)
+            slim[i] = _with_bodies(item, dict.fromkeys(large, b""))
     meta = pickle.dumps((slim, places), protocol=pickle.HIGHEST_PROTOCOL)
     sizes = [len(meta), *(len(b) for b in bodies)]
     head = _FRAME.pack(_FRAME.size * (len(sizes) + 1) + sum(sizes))
     return [head, struct.pack(f"!{len(sizes) + 1}I", len(sizes), *sizes), meta, *bodies]
 
 
-def decode(frame: bytes) -> list[Observation]:
+def decode(frame: bytes) -> list[Item]:
     """The batch in a spool frame written by ``encode`` (without its length prefix)."""
     (count,) = _FRAME.unpack_from(frame)
     sizes = struct.unpack_from(f"!{count}I", frame, _FRAME.size)
@@ -190,17 +220,12 @@ def decode(frame: bytes) -> list[Observation]:
         offset += size
     batch, places = pickle.loads(parts[0])  # noqa: S301 - our own parent wrote it
     for (i, j), body in zip(places, parts[1:], strict=True):
-        obs = batch[i]
-        payloads = list(obs.payloads)
-        payloads[j] = dataclasses.replace(
-            payloads[j], message=dataclasses.replace(payloads[j].message, body=body)
-        )
-        batch[i] = dataclasses.replace(obs, payloads=tuple(payloads))
+        batch[i] = _with_bodies(batch[i], {j: body})
     return batch  # type: ignore[no-any-return]
 
 
-def _frames(spool: BinaryIO, parent: int) -> Iterator[bytes]:
-    """Frames from a spool that is still being written: wait at its end for more.
+def _frames(spool: BinaryIO, parent: int) -> Iterator[bytes | None]:
+    """Frames from a spool that is still being written; None each time it waited for more.
 
     Ends at the stop mark, or at the end of what was written once the proxy is gone.
     """
@@ -211,6 +236,7 @@ def _frames(spool: BinaryIO, parent: int) -> Iterator[bytes]:
             if os.getppid() != parent:
                 return  # the proxy died without a stop mark: keep what it spooled
             time.sleep(_POLL)
+            yield None
             continue
         buffer += chunk
         while len(buffer) >= _FRAME.size:
@@ -222,6 +248,86 @@ def _frames(spool: BinaryIO, parent: int) -> Iterator[bytes]:
             yield frame
             if frame == _STOP:
                 return
+
+
+class _ProxyLoad:
+    """Whether the proxy process is busy, from its CPU time in /proc; never busy elsewhere."""
+
+    def __init__(self, pid: int) -> None:
+        self._stat = Path(f"/proc/{pid}/stat")
+        self._since = time.monotonic()
+        self._cpu = self._read()
+        self._busy = False
+
+    def _read(self) -> float | None:
+        try:
+            # utime and stime are fields 14 and 15; the name before them may hold spaces.
+            fields = self._stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def busy(self) -> bool:
+        """More than ``_BUSY`` of a CPU over the last ``_LOAD_WINDOW`` seconds or so."""
+        now = time.monotonic()
+        if now - self._since >= _LOAD_WINDOW:
+            cpu = self._read()
+            if cpu is not None and self._cpu is not None:
+                self._busy = (cpu - self._cpu) / (now - self._since) > _BUSY
+            self._since, self._cpu = now, cpu
+        return self._busy
+
+
+class _Classifier:
+    """Feeds the pipeline: records at once, payloads while the proxy is quiet.
+
+    Classifying a 100 KB body takes tens of milliseconds. At idle priority that work only
+    gets CPU time nothing else wants, yet it still slows a busy proxy through what the two
+    share (caches, memory, a hyperthread's sibling). So payloads wait here while the proxy
+    is busy, and the classifier gets a chunk at a time, the next only once it took the last:
+    it stops soon after the proxy gets busy, and still gets a chunk each ``_BUSY_EVERY``.
+    """
+
+    def __init__(self, pipeline: Pipeline, load: _ProxyLoad) -> None:
+        self._pipeline = pipeline
+        self._load = load
+        self._held: collections.deque[Observation] = collections.deque()
+        self._submitted = 0  # items handed to the pipeline
+        self._chunk_end = 0  # ... when the last chunk of payloads was complete
+        self._released = 0.0  # monotonic time of the last chunk
+        self.split = 0  # observations handed over as two (records, then payloads)
+
+    def submit(self, obs: Observation) -> None:
+        if obs.payloads and (obs.records or obs.destinations):
+            self._submit(dataclasses.replace(obs, payloads=()))
+            self.split += 1
+        if obs.payloads:
+            self._held.append(Observation(payloads=obs.payloads))
+        else:
+            self._submit(obs)
+
+    def release(self, *, everything: bool = False) -> None:
+        """Hand over a chunk of payloads if the classifier took the last and the proxy allows."""
+        if everything:
+            while self._held:
+                self._submit(self._held.popleft())
+            return
+        # The pipeline counts an observation when its worker takes it from the queue.
+        if not self._held or self._pipeline.counts.observations < self._chunk_end:
+            return
+        now = time.monotonic()
+        if now - self._released < _BUSY_EVERY and self._load.busy():
+            return
+        size = 0
+        while self._held and size < _CLASSIFY_CHUNK:
+            obs = self._held.popleft()
+            size += sum(len(p.message.body) for p in obs.payloads)
+            self._submit(obs)
+        self._chunk_end, self._released = self._submitted, now
+
+    def _submit(self, obs: Observation) -> None:
+        self._pipeline.submit(obs)
+        self._submitted += 1
 
 
 def _yield_cpu() -> None:
@@ -241,14 +347,22 @@ def _serve(conn: Connection, path: Path, spool_path: Path, settings: Settings, p
         conn.send_bytes(pickle.dumps(("fatal", message)))
 
     pipeline = Pipeline.open(path, settings, on_fatal=fatal)
+    classifier = _Classifier(pipeline, _ProxyLoad(parent))
     with spool_path.open("rb") as spool:
         # Unlinked once both ends have it open: raw bodies never outlive the two processes.
         spool_path.unlink(missing_ok=True)
         for frame in _frames(spool, parent):
-            for observation in decode(frame) if frame != _STOP else ():
-                pipeline.submit(observation)
+            for item in decode(frame) if frame else ():
+                classifier.submit(
+                    item.observation() if isinstance(item, ExchangeSnapshot) else item
+                )
+            classifier.release()
             while pipeline.pending() > _MAX_PENDING:  # the rest waits on disk, not in memory
                 time.sleep(_POLL)
+    classifier.release(everything=True)  # the proxy has stopped, or is gone
     with contextlib.suppress(DatabaseError):  # already reported through `fatal`
         pipeline.close()
-    conn.send_bytes(pickle.dumps(("done", pipeline.counts)))
+    counts = dataclasses.replace(
+        pipeline.counts, observations=pipeline.counts.observations - classifier.split
+    )
+    conn.send_bytes(pickle.dumps(("done", counts)))

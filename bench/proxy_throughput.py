@@ -120,6 +120,17 @@ class Run:
     rss_mb_at_load_end: float | None = None  # mitmdump's own RSS; a growing queue shows here
     killed: bool = False  # still draining after --stop-timeout: SIGKILLed, queued rows lost
     log_problems: int = 0  # tracebacks and errors in mitmdump's log (an addon failing per flow)
+    # CPU seconds (user + system) mitmdump's own process used in the measured window, and what
+    # its child processes (the recorder's helper) used beside it.
+    cpu_s: float | None = None
+    helper_cpu_s: float | None = None
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        """mitmdump's CPU per forwarded request: what the recorder costs, whatever the load."""
+        if self.cpu_s is None or not self.measured.requests:
+            return None
+        return 1000 * self.cpu_s / self.measured.requests
 
 
 @dataclass(slots=True)
@@ -155,6 +166,18 @@ class CellResult:
         bare = self.median("bare")
         return self.median("recorder") / bare if bare else 0.0
 
+    def cpu_ms(self, side: Side) -> float | None:
+        """Median CPU milliseconds per request of one side's runs."""
+        values = [r.cpu_ms_per_request for r in self.runs if r.side == side]
+        known = [v for v in values if v is not None]
+        return statistics.median(known) if known else None
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        """Recorder CPU per request over bare: less noisy than req/s on a shared machine."""
+        bare, recorder = self.cpu_ms("bare"), self.cpu_ms("recorder")
+        return recorder / bare if bare and recorder is not None else None
+
     @property
     def pair_ratios(self) -> list[float]:
         """Per-pair ratios, to show the spread the median hides."""
@@ -176,7 +199,13 @@ class CellResult:
             "meets_goal": self.ratio >= GOAL,
             "recorded_median_rps": self.recorded_rps,
             "recorded_ratio": self.recorded_ratio,
-            "runs": [dataclasses.asdict(r) for r in self.runs],
+            "bare_cpu_ms_per_request": self.cpu_ms("bare"),
+            "recorder_cpu_ms_per_request": self.cpu_ms("recorder"),
+            "cpu_ratio": self.cpu_ratio,
+            "runs": [
+                dataclasses.asdict(r) | {"cpu_ms_per_request": r.cpu_ms_per_request}
+                for r in self.runs
+            ],
         }
 
 
@@ -449,6 +478,27 @@ def rss_mb(pid: int) -> float | None:
     return int(match.group(1)) / 1024 if match else None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds ``pid`` has used, all its threads, from /proc (Linux)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces; utime and stime are fields 14 and 15.
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds(pid: int) -> float:
+    """CPU seconds of ``pid``'s living children (the recorder's helper process)."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            for child in task.read_text().split():
+                total += cpu_seconds(int(child)) or 0.0
+    return total
+
+
 def count_rows(db: Path) -> int | None:
     """Rows in the recorder's ``http`` table; None while the file or table does not exist yet."""
     if not db.exists():
@@ -548,10 +598,17 @@ def measure(
         kwargs = {"threads": config.threads, "connections": config.connections}
         warm = run_wrk(config.wrk, target, script, seconds=config.warmup, **kwargs)
         rows_before = count_rows(db) if db is not None else None
+        assert child.proc is not None
+        pid = child.proc.pid
+        cpu_before, helper_before = cpu_seconds(pid), children_cpu_seconds(pid)
         result = run_wrk(config.wrk, target, script, seconds=config.duration, **kwargs)
+        cpu_after, helper_after = cpu_seconds(pid), children_cpu_seconds(pid)
         run = Run(side=side, warmup=warm, measured=result, startup_s=child.startup_s)
+        if cpu_before is not None and cpu_after is not None:
+            run.cpu_s = cpu_after - cpu_before
+            run.helper_cpu_s = helper_after - helper_before
         run.requests_sent = 1 + warm.requests + result.requests
-        run.rss_mb_at_load_end = rss_mb(child.proc.pid) if child.proc else None
+        run.rss_mb_at_load_end = rss_mb(pid)
         if db is not None:
             run.rows_at_measure_start = rows_before
             run.rows_at_load_end = count_rows(db)
@@ -589,6 +646,10 @@ def _shown(n: float | None, spec: str = "") -> str:
 def describe(run: Run) -> str:
     """One progress line: req/s, and for the recorder whether rows kept pace."""
     text = f"{run.measured.rps:8.1f} req/s"
+    if run.cpu_ms_per_request is not None:
+        text += f", {run.cpu_ms_per_request:.3f} CPU ms/req"
+    if run.helper_cpu_s:
+        text += f" (helper {run.helper_cpu_s:.1f} CPU s)"
     if run.rss_mb_at_load_end is not None:
         text += f", RSS {run.rss_mb_at_load_end:.0f} MB"
     if run.rows_after_exit is not None or run.rows_at_load_end is not None:
@@ -647,7 +708,8 @@ def format_table(results: Sequence[CellResult], baseline: bool) -> str:
     other = "bare#2 req/s" if baseline else "recorder req/s"
     header = (
         f"{'cell':12} {'body B':>7} {'upstream':>9} {'bare req/s':>11} {other:>15} "
-        f"{'ratio':>6}  {'pair ratios':17} {'rows/s':>7} {'rec. ratio':>10}"
+        f"{'ratio':>6}  {'pair ratios':17} {'rows/s':>7} {'rec. ratio':>10} "
+        f"{'CPU ms/req':>15} {'CPU ratio':>9}"
     )
     lines = [header, "-" * len(header)]
     for r in results:
@@ -655,10 +717,14 @@ def format_table(results: Sequence[CellResult], baseline: bool) -> str:
         upstream = f"{r.upstream_rps:9.0f}" if r.upstream_rps is not None else f"{'-':>9}"
         rows = f"{r.recorded_rps:7.1f}" if r.recorded_rps is not None else f"{'-':>7}"
         rec = f"{r.recorded_ratio:10.2f}" if r.recorded_ratio is not None else f"{'-':>10}"
+        bare_cpu, rec_cpu = r.cpu_ms("bare"), r.cpu_ms("recorder")
+        cpu = f"{_shown(bare_cpu, '.3f')} / {_shown(rec_cpu, '.3f')}"
+        cpu_ratio = f"{r.cpu_ratio:9.2f}" if r.cpu_ratio is not None else f"{'-':>9}"
         mark = "" if baseline else ("  ok" if r.ratio >= GOAL else "  BELOW GOAL")
         lines.append(
             f"{r.cell.name:12} {r.body_bytes:>7} {upstream} {r.median('bare'):11.1f} "
-            f"{r.median('recorder'):15.1f} {r.ratio:6.2f}  {pairs:17} {rows} {rec}{mark}"
+            f"{r.median('recorder'):15.1f} {r.ratio:6.2f}  {pairs:17} {rows} {rec} "
+            f"{cpu:>15} {cpu_ratio}{mark}"
         )
     return "\n".join(lines)
 
@@ -906,6 +972,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"\nratio = median recorder req/s / median bare req/s (goal >= {GOAL} in every cell);"
         "\nrows/s = rows the recorder wrote per second while loaded; rec. ratio = rows/s / bare"
+        "\nCPU ms/req = mitmdump's own CPU per request, bare / recorder; CPU ratio = recorder /"
+        f" bare (a CPU-bound proxy meets the goal at <= {1 / GOAL:.2f})"
     )
     print(f"results: {config.out}")
     if config.check and not baseline and any(r.ratio < GOAL for r in results):

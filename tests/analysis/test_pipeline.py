@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mitmproxy import http
+from mitmproxy.test import tflow
 from sqlite_utils import Database
 
-from borderflow.analysis import store
+from borderflow.analysis import live, store
 from borderflow.analysis.errors import DatabaseError
 from borderflow.analysis.live import LivePipeline
-from borderflow.analysis.pipeline import Pipeline, Settings
+from borderflow.analysis.pipeline import Counts, Pipeline, Settings
 from borderflow.analysis.records import Message, Observation, Payload, Weird
+from borderflow.analysis.sources.mitm import ConnTracker
 
 
 def observation(i: int) -> Observation:
@@ -76,3 +79,54 @@ def test_an_unwritable_database_is_reported_and_stops_the_writer(tmp_path: Path)
         pipeline.close()
     assert len(told) == 1
     assert told[0].startswith(f"{path}: cannot write to database")
+
+
+def test_a_spooled_exchange_snapshot_gives_the_rows_replay_gives() -> None:
+    flow = tflow.tflow(resp=True)
+    flow.request.content = b'{"email": "a@example.com"}' * 2000  # large: spooled out of band
+    flow.request.headers["Host"] = "api.example-pay.test"
+    flow.response = http.Response.make(200, b"ok", {"content-type": "text/plain"})
+    snapshot = ConnTracker("K1").exchange_snapshot("c", flow)
+    frame = b"".join(live.encode([snapshot, observation(1)]))
+    spooled, other = live.decode(frame[4:])  # without the length prefix
+    assert spooled == snapshot
+    assert other == observation(1)
+    assert spooled.observation() == ConnTracker("K1").http_exchange("c", flow)
+
+
+class _Taken:
+    """A pipeline whose worker takes every item at once: only what the feeder submits counts."""
+
+    def __init__(self) -> None:
+        self.items: list[Observation] = []
+        self.counts = Counts()
+
+    def submit(self, obs: Observation) -> None:
+        self.items.append(obs)
+        self.counts.observations += 1
+
+
+class _Load:
+    def __init__(self) -> None:
+        self.is_busy = True
+
+    def busy(self) -> bool:
+        return self.is_busy
+
+
+def test_payloads_wait_while_the_proxy_is_busy_records_do_not() -> None:
+    pipeline, load = _Taken(), _Load()
+    classifier = live._Classifier(pipeline, load)  # type: ignore[arg-type]
+    classifier.submit(observation(1))
+    classifier.release()  # busy, but the first chunk of each second goes anyway
+    classifier.submit(observation(2))
+    classifier.release()
+    assert [(len(o.records), len(o.payloads)) for o in pipeline.items] == [(1, 0), (0, 1), (1, 0)]
+    load.is_busy = False
+    classifier.release()
+    assert pipeline.items[-1] == Observation(payloads=observation(2).payloads)
+    classifier.submit(observation(3))
+    load.is_busy = True
+    classifier.release(everything=True)  # the proxy stopped: nothing stays behind
+    assert pipeline.items[-1] == Observation(payloads=observation(3).payloads)
+    assert classifier.split == 3

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import json
 import re
 import resource
@@ -563,6 +564,49 @@ def test_unwritable_database_error_names_the_file(own_proxy: Mitmdump) -> None:
     log = one_request_then_wait_for_exit(proxy)
     (line,) = [x for x in log.splitlines() if "stopping the proxy" in x]
     assert str(proxy.db) in line
+
+
+@e2e
+@timeout
+def test_a_device_profile_finds_the_planted_imei_hashed_in_live_traffic(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    profile = tmp_path / "pixel7.toml"
+    profile.write_text(f'[device]\nimei = "{IMEI}"\n', encoding="utf-8")
+    digest = hashlib.md5(IMEI.encode()).hexdigest()  # SDKs often send the IMEI as an MD5
+    proxy = Mitmdump(
+        tmp_path / "proxy", upstream=upstream, options=["--set", f"borderflow_profile={profile}"]
+    )
+    with proxy:
+        with client(proxy) as c:
+            response = c.post("https://api.example-pay.test/collect", json={"did": digest})
+            port = local_port(response)
+        assert response.status_code == 200
+        conn = conn_of(proxy, port, "api.example-pay.test")
+        (found,) = wait_for_rows(
+            proxy.db, "SELECT * FROM finding WHERE uid = ? AND detector = 'profile'", conn["uid"]
+        )
+    assert (found["category"], found["location"]) == ("identifiers.device", "body/json:$.did")
+    assert "MD5" in found["reason"]
+
+
+@e2e
+@timeout
+def test_mitmdump_refuses_to_start_with_an_unreadable_profile(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.toml"
+    proxy = Mitmdump(
+        tmp_path / "proxy", upstream=upstream, options=["--set", f"borderflow_profile={missing}"]
+    )
+    try:
+        with pytest.raises(RuntimeError, match=r"mitmdump (exited|ended)"):
+            proxy.start(timeout=60)
+    finally:
+        proxy.kill()
+    assert proxy.process is not None
+    assert proxy.process.returncode != 0
+    assert f"borderflow_profile: {missing}: cannot read the profile" in proxy.output()
 
 
 @e2e
