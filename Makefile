@@ -44,7 +44,9 @@ geo-data: $(VENV)/.installed
 demo: $(VENV)/.installed geo-data
 	$(BIN)/borderflow replay $(DEMO_CAPTURE) --db $(DEMO_DB) --app com.example.wallet --device demo
 	$(BIN)/borderflow summary --db $(DEMO_DB)
+	$(BIN)/borderflow report --db $(DEMO_DB) --home EU -o demo-report.html
 	@echo "database: $(abspath $(DEMO_DB))  (try: $(BIN)/borderflow findings --db $(DEMO_DB))"
+	@echo "report:   $(abspath demo-report.html)"
 
 test: $(VENV)/.installed-dev geo-data
 	$(BIN)/pytest
@@ -63,6 +65,7 @@ bench: $(VENV)/.installed-dev geo-data
 	  { echo "make bench needs tshark: apt-get install tshark" >&2; exit 1; }
 	$(BIN)/python bench/replay_throughput.py --keys
 	$(BIN)/python bench/classify_throughput.py
+	$(BIN)/python bench/report_scale.py
 
 # Classifier precision/recall on the labelled corpus (or on CORPUS=other.jsonl).
 CORPUS ?= tests/corpus/corpus.jsonl
@@ -77,4 +80,4 @@ demo-capture: $(VENV)/.installed-dev
 	$(BIN)/python captures/make_demo.py $(DEMO_CAPTURE)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	rm -rf $(VENV) build dist *.egg-info demo-report.html $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm

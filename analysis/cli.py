@@ -6,6 +6,7 @@ import base64
 import binascii
 import contextlib
 import csv
+import functools
 import json
 import sqlite3
 import sys
@@ -54,13 +55,97 @@ def output_options[F: Callable[..., Any]](fn: F) -> F:
     return fn
 
 
-def filter_options[F: Callable[..., Any]](fn: F) -> F:
-    fn = click.option("--capture", help="Only this capture id (see `borderflow summary`).")(fn)
-    fn = click.option(
-        "--category", help="Only findings of this category, or under it (e.g. contact)."
-    )(fn)
-    fn = click.option("--host", help="Only this server name or address, and its subdomains.")(fn)
-    return fn
+_FILTERS = ("host", "category", "capture", "app", "country", "operator", "cross_border", "since")
+
+
+def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The query filters, validated into one ``filters: queries.Filters`` argument."""
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _FILTERS}
+        kwargs["filters"] = make_filters(home=kwargs.pop("home"), **values)
+        return fn(**kwargs)
+
+    options = [
+        click.option(
+            "--home",
+            metavar="HOME",
+            default="EU",
+            show_default=True,
+            help="Where data is at home, for --cross-border and the cross_border column: "
+            "EU, EEA, GB or a two-letter country code.",
+        ),
+        click.option(
+            "--since",
+            metavar="WHEN",
+            help="Only from then on: an ISO 8601 date or time (UTC unless it has an offset) "
+            "or an age (30m, 2h, 7d).",
+        ),
+        click.option(
+            "--cross-border",
+            is_flag=True,
+            help="Only destinations with a jurisdiction outside --home (located in, operator, "
+            "parent or hosting network's headquarters).",
+        ),
+        click.option(
+            "--operator",
+            metavar="NAME",
+            help="Only servers whose operator, parent company or hosting network contains "
+            "this (case-insensitive).",
+        ),
+        click.option(
+            "--country",
+            metavar="CC",
+            help="Only servers located in this country (two-letter code).",
+        ),
+        click.option("--app", metavar="NAME", help="Only connections of this app."),
+        click.option(
+            "--capture", metavar="ID", help="Only this capture id (see `borderflow summary`)."
+        ),
+        click.option(
+            "--category", help="Only findings of this category, or under it (e.g. contact)."
+        ),
+        click.option("--host", help="Only this server name or address, and its subdomains."),
+    ]
+    for option in options:
+        command = option(command)
+    return command
+
+
+def make_filters(
+    *,
+    host: str | None = None,
+    category: str | None = None,
+    capture: str | None = None,
+    app: str | None = None,
+    country: str | None = None,
+    operator: str | None = None,
+    cross_border: bool = False,
+    since: str | None = None,
+    home: str = "EU",
+) -> queries.Filters:
+    """The command line's filters, checked: a malformed one is a one-line error."""
+    with user_errors():
+        return queries.Filters(
+            host=host or None,
+            category=category or None,
+            capture=capture or None,
+            app=app or None,
+            country=queries.parse_country(country) if country is not None else None,
+            operator=operator or None,
+            cross_border=cross_border,
+            since=queries.parse_since(since) if since is not None else None,
+            home=queries.parse_home(home),
+        )
+
+
+profile_option = click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Device profile (TOML, see docs/profile.example.toml): find its planted values.",
+)
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
@@ -89,6 +174,7 @@ def cli() -> None:
 @click.option("--app", help="Name of the app under test, stored with every connection.")
 @click.option("--device", help="Name of the test device, stored with the capture.")
 @click.option("--unredacted", is_flag=True, help="Store matched values, not redacted evidence.")
+@profile_option
 @click.option(
     "--set",
     "settings",
@@ -105,6 +191,7 @@ def proxy(
     app: str | None,
     device: str | None,
     unredacted: bool,
+    profile_path: Path | None,
     settings: Sequence[str],
 ) -> None:
     """Run mitmproxy with the recorder: every connection goes into the database.
@@ -114,8 +201,12 @@ def proxy(
     """
     from mitmproxy.tools.main import mitmdump
 
-    with user_errors():
-        store.open_db(db_path).close()  # fail here, in one line, rather than inside mitmproxy
+    from borderflow.analysis.detectors.profile import load_profile
+
+    with user_errors():  # fail here, in one line, rather than inside mitmproxy
+        store.open_db(db_path).close()
+        if profile_path is not None:
+            load_profile(profile_path)
     args = proxy_arguments(
         db_path,
         listen_host=listen_host,
@@ -125,6 +216,7 @@ def proxy(
         app=app,
         device=device,
         redact=not unredacted,
+        profile=profile_path,
         settings=settings,
     )
     mitmdump(args)
@@ -145,6 +237,7 @@ def proxy_arguments(
     app: str | None,
     device: str | None,
     redact: bool,
+    profile: Path | None,
     settings: Sequence[str],
 ) -> list[str]:
     """mitmdump's command line for ``borderflow proxy``."""
@@ -157,6 +250,7 @@ def proxy_arguments(
         "borderflow_app": app,
         "borderflow_device": device,
         "borderflow_redact": "true" if redact else "false",
+        "borderflow_profile": str(profile) if profile else None,
         "confdir": str(confdir) if confdir else None,
     }
     for key, value in options.items():
@@ -179,6 +273,7 @@ def proxy_arguments(
     type=click.Path(dir_okay=False, path_type=Path),
     help="TLS key log (NSS/SSLKEYLOGFILE format) to decrypt pcap and pcapng captures.",
 )
+@profile_option
 def replay(
     files: Sequence[Path],
     db_path: Path,
@@ -187,15 +282,19 @@ def replay(
     unredacted: bool,
     force: bool,
     key_log: Path | None,
+    profile_path: Path | None,
 ) -> None:
     """Run saved captures (.mitm flow files, HAR, pcap, pcapng, also .gz) through the pipeline.
 
     pcap and pcapng files are read packet by packet; TLS is decrypted with --key-log or the
     keys a pcapng file carries (Decryption Secrets Blocks), and stays metadata only otherwise.
     """
+    from borderflow.analysis.detectors.profile import load_profile
     from borderflow.analysis.progress import byte_progress
     from borderflow.analysis.replay import replay_file
 
+    with user_errors():
+        profile = load_profile(profile_path) if profile_path is not None else None
     for path in files:
         with user_errors(), byte_progress(path) as advance:
             result = replay_file(
@@ -207,6 +306,7 @@ def replay(
                 force=force,
                 progress=advance,
                 key_log=key_log,
+                profile=profile,
             )
         if result.skipped:
             click.echo(
@@ -225,12 +325,7 @@ def replay(
 @cli.command()
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
 @click.option("--show-values", is_flag=True, help="Add each finding's matched value, unredacted.")
-@click.option(
-    "--profile",
-    "profile_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Device profile (TOML, see docs/profile.example.toml): find its planted values.",
-)
+@profile_option
 def classify(source: TextIO, show_values: bool, profile_path: Path | None) -> None:
     """Classify JSON Lines messages and print their findings, one line per message.
 
@@ -311,25 +406,19 @@ def parse_message_line(line: str) -> tuple[Any, Any]:
     return data.get("id"), message
 
 
+limit_option = click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
+
+
 @cli.command()
 @db_option(must_exist=True)
 @filter_options
 @output_options
-@click.option("--limit", type=int, help="At most this many rows.")
-def flows(
-    db_path: Path,
-    host: str | None,
-    category: str | None,
-    capture: str | None,
-    fmt: str | None,
-    limit: int | None,
-) -> None:
-    """List connections: destination, service, whether decrypted, bytes, findings."""
+@limit_option
+def flows(db_path: Path, filters: queries.Filters, fmt: str | None, limit: int | None) -> None:
+    """List connections: destination, where it is and who runs it, whether decrypted, bytes,
+    findings."""
     with user_errors():
-        db = store.open_db(db_path, readonly=True)
-        rows = queries.flows(
-            db, queries.Filters(host=host, category=category, capture=capture), limit=limit
-        )
+        rows = queries.flows(store.open_db(db_path, readonly=True), filters, limit=limit)
     emit(rows, fmt, title="connections")
 
 
@@ -337,35 +426,37 @@ def flows(
 @db_option(must_exist=True)
 @filter_options
 @output_options
-@click.option("--limit", type=int, help="At most this many rows.")
-def findings(
-    db_path: Path,
-    host: str | None,
-    category: str | None,
-    capture: str | None,
-    fmt: str | None,
-    limit: int | None,
-) -> None:
+@limit_option
+def findings(db_path: Path, filters: queries.Filters, fmt: str | None, limit: int | None) -> None:
     """List personal data found: category, where it went, where in the payload, evidence."""
     with user_errors():
-        db = store.open_db(db_path, readonly=True)
-        rows = queries.findings(
-            db, queries.Filters(host=host, category=category, capture=capture), limit=limit
-        )
+        rows = queries.findings(store.open_db(db_path, readonly=True), filters, limit=limit)
     emit(rows, fmt, title="findings")
 
 
 @cli.command()
 @db_option(must_exist=True)
 @filter_options
-@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
-def summary(
-    db_path: Path, host: str | None, category: str | None, capture: str | None, as_json: bool
+@output_options
+@limit_option
+def destinations(
+    db_path: Path, filters: queries.Filters, fmt: str | None, limit: int | None
 ) -> None:
+    """List servers (address and the name reached as): located in, operated by, laws,
+    cross-border, connections, findings, bytes, first and last seen."""
+    with user_errors():
+        rows = queries.destinations(store.open_db(db_path, readonly=True), filters, limit=limit)
+    emit(rows, fmt, title="destinations")
+
+
+@cli.command()
+@db_option(must_exist=True)
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+def summary(db_path: Path, filters: queries.Filters, as_json: bool) -> None:
     """Headline figures: connections, decrypted, destinations, findings per category."""
     with user_errors():
-        db = store.open_db(db_path, readonly=True)
-        result = queries.summary(db, queries.Filters(host=host, category=category, capture=capture))
+        result = queries.summary(store.open_db(db_path, readonly=True), filters)
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
@@ -374,22 +465,105 @@ def summary(
     print_summary(result, db_path)
 
 
-def emit(rows: list[dict[str, Any]], fmt: str | None, *, title: str) -> None:
-    """Print rows as a table (default), JSON, JSON Lines or CSV."""
+@cli.command(name="sql")
+@click.argument("statement", metavar="SQL")
+@db_option(must_exist=True)
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    type=(str, str),
+    multiple=True,
+    metavar="NAME VALUE",
+    help="A named parameter, used as :NAME in the statement (repeatable).",
+)
+@output_options
+def sql_command(
+    statement: str, db_path: Path, params: Sequence[tuple[str, str]], fmt: str | None
+) -> None:
+    """Run one read-only SQL statement on the database and print its rows.
+
+    The database is opened read-only and every statement that would change it (INSERT,
+    UPDATE, DELETE, CREATE, DROP, ATTACH, a pragma that sets something) is refused.
+
+    Example: borderflow sql "SELECT category, count(*) FROM finding GROUP BY category"
+    """
+    with user_errors():
+        db = store.open_db(db_path, readonly=True)
+        columns, rows = queries.read_only_sql(db, statement, dict(params))
+    emit(rows, fmt, title="rows", columns=columns)
+
+
+@cli.command()
+@db_option(must_exist=True)
+@click.option(
+    "--host", "listen_host", default="127.0.0.1", show_default=True, help="Address to listen on."
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8001,
+    show_default=True,
+    help="Port (0: any free).",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open a web browser at it.")
+def browse(db_path: Path, listen_host: str, port: int, open_browser: bool) -> None:
+    """Open the database in Datasette, every table and column described.
+
+    Needs Datasette: pip install 'borderflow[browse]'. Datasette opens the database read-only
+    (mode=ro, not immutable, so a recording still in progress shows up). Stop it with Ctrl-C.
+    """
+    import importlib
+    import tempfile
+
+    from borderflow.analysis.schema_docs import datasette_metadata
+
+    with user_errors():
+        store.open_db(db_path, readonly=True).close()
+    try:  # an optional extra, imported by name: it ships no type information
+        serve: click.Command = importlib.import_module("datasette.cli").serve
+    except ImportError:
+        raise click.ClickException(
+            "browse needs Datasette, which is not installed: pip install 'borderflow[browse]'"
+        ) from None
+    with tempfile.TemporaryDirectory(prefix="borderflow-browse-") as folder:
+        metadata = Path(folder) / "metadata.json"
+        metadata.write_text(json.dumps(datasette_metadata(db_path.stem)), encoding="utf-8")
+        args = [str(db_path), "--metadata", str(metadata), "--host", listen_host]
+        args += ["--port", str(port)] + (["--open"] if open_browser else [])
+        serve.main(args, prog_name="borderflow browse", standalone_mode=False)
+
+
+def emit(
+    rows: list[dict[str, Any]],
+    fmt: str | None,
+    *,
+    title: str,
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Print rows as a table (default), JSON, JSON Lines or CSV (its header even for no rows
+    when ``columns`` is given). Binary values become {"$base64": true, "encoded": ...}."""
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=_json_value))
     elif fmt == "nl":
         for r in rows:
-            click.echo(json.dumps(r, ensure_ascii=False))
+            click.echo(json.dumps(r, ensure_ascii=False, default=_json_value))
     elif fmt == "csv":
-        if rows:
-            writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+        names = list(columns) if columns is not None else list(rows[0]) if rows else []
+        if names:
+            writer = csv.DictWriter(sys.stdout, fieldnames=names)
             writer.writeheader()
             writer.writerows(rows)
     else:
         from borderflow.analysis.tables import print_rows
 
         print_rows(rows, title=title)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, bytes):
+        return {"$base64": True, "encoded": base64.b64encode(value).decode("ascii")}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 # At the end: these modules are self-contained and register their own commands here.

@@ -18,7 +18,9 @@ _console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
 def _text(name: str, value: Any) -> str:
     if value is None:
         return "-"
-    if name in ("ts", "started", "ended") and isinstance(value, float):
+    if name == "cross_border" and value in (0, 1):
+        return "yes" if value else "no"
+    if name in ("ts", "started", "ended", "first_seen", "last_seen") and isinstance(value, float):
         return datetime.datetime.fromtimestamp(value, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, float):
         return f"{value:.2f}"
@@ -34,6 +36,9 @@ SHOWN = {
         "server_name",
         "resp_h",
         "resp_p",
+        "country",
+        "operator",
+        "cross_border",
         "service",
         "not_decrypted_why",
         "orig_bytes",
@@ -41,7 +46,34 @@ SHOWN = {
         "requests",
         "findings",
     ),
-    "findings": ("ts", "category", "host", "method", "uri", "location", "evidence", "confidence"),
+    "findings": (
+        "ts",
+        "category",
+        "host",
+        "country",
+        "operator",
+        "cross_border",
+        "method",
+        "uri",
+        "location",
+        "evidence",
+        "confidence",
+    ),
+    "destinations": (
+        "host",
+        "resp_h",
+        "country",
+        "operator",
+        "operator_parent",
+        "operator_hq_country",
+        "cross_border",
+        "connections",
+        "findings",
+        "orig_bytes",
+        "resp_bytes",
+        "first_seen",
+        "last_seen",
+    ),
 }
 
 

@@ -7,6 +7,14 @@ personal data. mitmdump runs with the borderflow recorder and ``-w`` writes the 
 test-only ``loopback_upstream.py`` addon sends every hostname to the local servers before
 mitmproxy resolves anything, so nothing leaves the machine.
 
+Every connection of the recording therefore went to 127.0.0.1, and a report of it would show no
+geography. After recording, each flow's server address (``server_conn.peername``, which replay
+reads as ``conn.resp_h``/``resp_p``) is rewritten to ``ADDRESSES[host]``: an example public
+address from the announced ranges of that host's real operator (checked against the bundled
+geolocation and ASN data with ``borderflow geo lookup``), with the port the client asked for.
+This is a fixture rewrite, substituted for the loopback addresses the recording used: no traffic
+to those addresses ever happened, and none is sent by this script.
+
     .venv/bin/python captures/make_demo.py captures/demo.mitm     (make demo-capture)
 """
 
@@ -20,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 import httpx
+from mitmproxy import io
 from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for tests.support
@@ -44,6 +53,28 @@ HOSTS = (
     "android.bugly.qq.com",
     "push.example-pay.test",
 )
+
+# The address each host's flows are rewritten to (never contacted): example addresses from the
+# operator's announced ranges, with what the bundled data says of them (`borderflow geo lookup`).
+ADDRESSES = {
+    # AS45102 Alibaba Cloud, located in DE (Frankfurt region): in the EU, still Alibaba's (CN).
+    "mobilegw.alipay.com": "8.209.64.17",
+    # AS37963 Alibaba Cloud (Aliyun), CN: Umeng and AutoNavi are Alibaba Group's.
+    "ulogs.umeng.com": "106.11.248.17",
+    "restapi.amap.com": "203.119.169.17",
+    # AS16509 Amazon Web Services, IE: AppsFlyer (IL) on a US-owned cloud in the EU.
+    "launches.appsflyer.com": "52.19.0.17",
+    # AS4134 China Telecom, CN: the JPush (Aurora Mobile) push SDK's collector.
+    "tsis.jpush.cn": "183.3.226.17",
+    # AS15169 Google, US.
+    "firebaseinstallations.googleapis.com": "142.251.16.17",
+    # AS132203 Tencent Cloud international, HK: Tencent's crash reporter.
+    "android.bugly.qq.com": "119.28.1.17",
+    # AS24940 Hetzner Online, DE: the payment app's own backend, in the EU (not cross-border).
+    "api.example-pay.test": "88.198.10.17",
+    "push.example-pay.test": "88.198.10.18",
+    TCP_HOST: "88.198.10.19",
+}
 UA = "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 7 Build/UQ1A.240205.004)"
 
 # Made-up test identities: Luhn-valid IMEI and card test numbers, a documented example ad ID.
@@ -127,17 +158,33 @@ def tcp_traffic(proxy: Mitmdump) -> None:
         read_frame(s)
 
 
+def relocate(recorded: Path, out: Path) -> None:
+    """Copy the flow file, each flow's server address replaced by ``ADDRESSES[host]``."""
+    with recorded.open("rb") as src, out.open("wb") as dst:
+        writer = io.FlowWriter(dst)
+        for item in io.FlowReader(src).stream():
+            server = item.server_conn
+            host, port = server.address if server.address else (None, 0)
+            if host not in ADDRESSES:
+                raise SystemExit(f"{recorded}: no demo address for server {host!r}")
+            server.peername = (ADDRESSES[host], port)
+            writer.add(item)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("output", type=Path)
     out = parser.parse_args().output.resolve()
     partial = out.with_suffix(".partial")
+    recorded = out.with_suffix(".loopback")
     with tempfile.TemporaryDirectory() as tmp, Upstream(Path(tmp) / "upstream", HOSTS) as upstream:
-        proxy = Mitmdump(Path(tmp) / "proxy", upstream=upstream, options=["-w", str(partial)])
+        proxy = Mitmdump(Path(tmp) / "proxy", upstream=upstream, options=["-w", str(recorded)])
         with proxy:
             app_traffic(proxy)
             websocket_traffic(proxy)
             tcp_traffic(proxy)
+    relocate(recorded, partial)
+    recorded.unlink()
     partial.replace(out)
     print(f"wrote {out}")
 

@@ -119,6 +119,35 @@ def test_replay_of_a_corrupt_flow_file_is_a_one_line_error(tmp_path: Path) -> No
     assert_one_line_error(run("replay", str(bad), "--db", str(tmp_path / "t.db")), str(bad))
 
 
+def test_replay_with_a_profile_attributes_the_planted_values_it_finds(tmp_path: Path) -> None:
+    """The demo's SDKs send the test phone's IMEI: with the profile, each is a finding of
+    detector ``profile`` (it was planted), besides what the pattern detectors say."""
+    demo = Path(__file__).parent.parent / "captures" / "demo.mitm"
+    profile = tmp_path / "pixel7.toml"
+    profile.write_text('[device]\nimei = "490154203237518"\n', encoding="utf-8")
+    db = tmp_path / "t.db"
+    assert run("replay", str(demo), "--db", str(db), "--profile", str(profile)).exit_code == 0
+    found = json.loads(run("findings", "--db", str(db), "--json").output)
+    planted = {(f["host"], f["location"]) for f in found if f["detector"] == "profile"}
+    assert planted == {
+        ("mobilegw.alipay.com", "body/form:requestData/json:$[0].imei"),
+        ("ulogs.umeng.com", "body/gzip/json:$.header.imei"),
+        ("android.bugly.qq.com", "body/json:$.deviceId"),
+    }
+    assert all(f["category"] == "identifiers.device" for f in found if f["detector"] == "profile")
+
+
+@pytest.mark.parametrize("command", ["replay", "proxy"])
+def test_a_missing_profile_is_a_one_line_error_before_anything_runs(
+    tmp_path: Path, command: str
+) -> None:
+    missing = tmp_path / "pixel7.toml"
+    db = tmp_path / "t.db"
+    args = [str(tmp_path / "nothing.mitm")] if command == "replay" else []
+    result = run(command, *args, "--db", str(db), "--profile", str(missing))
+    assert_one_line_error(result, str(missing), "cannot read the profile")
+
+
 def test_replay_into_a_missing_folder_is_a_one_line_error(
     shared_captures: Path, tmp_path: Path
 ) -> None:

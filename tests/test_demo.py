@@ -24,6 +24,10 @@ def test_demo_capture_yields_the_planted_personal_data_per_destination(tmp_path:
         services = dict(
             conn.execute("SELECT server_name, coalesce(service, not_decrypted_why) FROM conn")
         )
+        servers = {
+            name: (resp_h, resp_p)
+            for name, resp_h, resp_p in conn.execute("SELECT server_name, resp_h, resp_p FROM conn")
+        }
     assert {
         ("mobilegw.alipay.com", "identifiers.device"),
         ("mobilegw.alipay.com", "location.precise"),
@@ -37,6 +41,11 @@ def test_demo_capture_yields_the_planted_personal_data_per_destination(tmp_path:
     assert services["push.example-pay.test"] == "websocket"
     assert services["tcp.example-pay.test"] == "not_tls"
     assert len(services) == 10
+    # The loopback addresses of the recording were rewritten to the operators' (make_demo.py).
+    assert servers["mobilegw.alipay.com"] == ("8.209.64.17", 443)  # Alibaba Cloud, Frankfurt
+    assert servers["android.bugly.qq.com"] == ("119.28.1.17", 443)  # Tencent Cloud, Hong Kong
+    assert servers["tcp.example-pay.test"] == ("88.198.10.19", 5222)
+    assert not any(resp_h.startswith("127.") for resp_h, _ in servers.values())
 
 
 def test_replaying_the_demo_twice_changes_nothing(tmp_path: Path) -> None:

@@ -151,14 +151,19 @@ def lat_lon_pair(group: Group) -> Iterator[Hit]:
         coordinate = _pair_in_text(field)
         if coordinate is not None:
             yield _hit(field, coordinate, f"Text under key '{field.key}' is")
-    if group.fields and group.fields[0].key.isdigit():
+    if group.fields and _is_field_number(group.fields[0].key):
         yield from _unnamed_pairs(group)
+
+
+def _is_field_number(key: str) -> bool:
+    """Protobuf field numbers are ASCII digits (``str.isdigit`` also accepts '¹' and '٣')."""
+    return key.isascii() and key.isdecimal()
 
 
 def _unnamed_pairs(group: Group) -> Iterator[Hit]:
     """Protobuf has no key names: two consecutive fields that are both fractional numbers
     with 4+ decimals, in latitude and longitude range, are taken for a coordinate pair."""
-    numbered = {f.key: f for f in group.fields if "." in f.text}
+    numbered = {f.key: f for f in group.fields if "." in f.text and _is_field_number(f.key)}
     for key, first in numbered.items():
         second = numbered.get(str(int(key) + 1))
         if second is None:
