@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import csv
 import functools
 import json
-import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,34 +16,11 @@ from typing import Any, TextIO
 import click
 
 from borderflow.analysis import queries, store
-from borderflow.analysis.errors import BorderflowError, InputError
+from borderflow.analysis.cli_options import db_option, profile_option, user_errors
+from borderflow.analysis.errors import InputError
 from borderflow.analysis.version import VERSION
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
-
-
-@contextlib.contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn errors a user can cause into one line and exit status 1, never a traceback."""
-    try:
-        yield
-    except BorderflowError as e:
-        raise click.ClickException(str(e)) from e
-    except sqlite3.Error as e:
-        raise click.ClickException(f"database error: {e}") from e
-
-
-def db_option[F: Callable[..., Any]](*, must_exist: bool) -> Callable[[F], F]:
-    return click.option(
-        "--db",
-        "db_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default="borderflow.db",
-        show_default=True,
-        envvar="BORDERFLOW_DB",
-        help="SQLite database"
-        + (" to read (env BORDERFLOW_DB)." if must_exist else " to write (env BORDERFLOW_DB)."),
-    )
 
 
 def output_options[F: Callable[..., Any]](fn: F) -> F:
@@ -138,14 +113,6 @@ def make_filters(
             since=queries.parse_since(since) if since is not None else None,
             home=queries.parse_home(home),
         )
-
-
-profile_option = click.option(
-    "--profile",
-    "profile_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Device profile (TOML, see docs/profile.example.toml): find its planted values.",
-)
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from borderflow.analysis.cli_options import home_option
+
 if TYPE_CHECKING:
     from borderflow.geo.attribution import Attributor, DestinationFacts
     from borderflow.geo.jurisdictions import Home, Rules
@@ -89,12 +91,7 @@ def update(geo_dir: Path | None, skip_without_npm: bool) -> None:
 @geo.command()
 @click.argument("targets", nargs=-1, required=True, metavar="IP|HOST|HOST@IP...")
 @geo_dir_option
-@click.option(
-    "--home",
-    default="EU",
-    show_default=True,
-    help="Where data is at home: EU, EEA, GB or a two-letter country code.",
-)
+@home_option
 @click.option("--json", "as_json", is_flag=True, help="Output a JSON array.")
 def lookup(targets: tuple[str, ...], geo_dir: Path | None, home: str, as_json: bool) -> None:
     """Located in, registered in, operated by, and the laws that reach each target.

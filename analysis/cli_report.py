@@ -8,6 +8,7 @@ import click
 from sqlite_utils import Database
 
 from borderflow.analysis import store
+from borderflow.analysis.cli_options import db_option, home_option, user_errors
 from borderflow.analysis.errors import DatabaseError, InputError
 
 REPORT_FORMATS = ("html", "md", "json")
@@ -47,20 +48,10 @@ def write_output(content: str, output: Path | None) -> None:
 
 
 @click.command()
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="borderflow.db",
-    show_default=True,
-    envvar="BORDERFLOW_DB",
-    help="SQLite database to read (env BORDERFLOW_DB).",
-)
+@db_option(must_exist=True)
 @click.option("--capture", help="Only this capture id (see `borderflow summary`).")
 @click.option("--app", help="Only connections of this app.")
-@click.option(
-    "--home", default="EU", show_default=True, help="Home: EU, EEA, GB or a country code."
-)
+@home_option
 @click.option(
     "--declared",
     "declared_path",
@@ -92,7 +83,6 @@ def report(
     server, located where, operated by whom, under which laws, and what could not be inspected.
     """
     from borderflow.analysis import report as report_
-    from borderflow.analysis.cli import user_errors
     from borderflow.analysis.report_declared import load_declared
 
     fmt = format_of(fmt, output)
@@ -126,18 +116,8 @@ def report(
 @click.command()
 @click.argument("a")
 @click.argument("b")
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="borderflow.db",
-    show_default=True,
-    envvar="BORDERFLOW_DB",
-    help="SQLite database to read (env BORDERFLOW_DB).",
-)
-@click.option(
-    "--home", default="EU", show_default=True, help="Home: EU, EEA, GB or a country code."
-)
+@db_option(must_exist=True)
+@home_option
 @click.option(
     "--format",
     "fmt",
@@ -150,7 +130,6 @@ def diff(a: str, b: str, db_path: Path, home: str, fmt: str) -> None:
     """What changed from capture A to capture B (ids from `borderflow summary`): categories
     newly sent or no longer sent, destinations new and gone, cross-border changes."""
     from borderflow.analysis import report_diff
-    from borderflow.analysis.cli import user_errors
     from borderflow.analysis.report import parse_home
 
     with user_errors():

@@ -5,9 +5,10 @@ every few milliseconds and appends it to a spool file next to the database; a he
 reads the spool at its own pace and runs the ordinary ``Pipeline`` (classification, geography,
 SQLite) on CPU time nothing else wants. HTTP exchanges arrive as ``ExchangeSnapshot``s, cheap
 for the proxy to take and to pickle; the helper builds their rows. So the proxy's event loop
-keeps its core and the GIL, and a burst of large bodies waits on disk (not in the proxy's
-memory, where the garbage collector would walk it) until there is time to classify it. The
-helper writes records at once but classifies while the proxy is quiet (``_Classifier``).
+keeps its core and the GIL, and a burst of large bodies waits in the helper (never in the
+proxy's memory, where the garbage collector would walk it), up to ``_MAX_HELD`` bytes, until
+there is time to classify it. The helper writes records at once but classifies while the
+proxy is quiet (``_Classifier``).
 ``close`` writes a stop mark and waits until the helper has written everything; the spool is
 then removed.
 """
@@ -49,6 +50,7 @@ _BUSY = 0.5  # share of one CPU above which the proxy counts as busy
 _LOAD_WINDOW = 0.1  # seconds over which the proxy's CPU use is measured
 _CLASSIFY_CHUNK = 64 * 1024  # body bytes handed to the classifier at a time
 _BUSY_EVERY = 1.0  # seconds between chunks while the proxy is busy: findings still progress
+_MAX_HELD = 256 * 1024 * 1024  # body bytes held back; beyond, classify even if the proxy is busy
 _IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 16  # buffers per writev
 
 Item = Observation | ExchangeSnapshot  # what the proxy hands over
@@ -286,12 +288,14 @@ class _Classifier:
     share (caches, memory, a hyperthread's sibling). So payloads wait here while the proxy
     is busy, and the classifier gets a chunk at a time, the next only once it took the last:
     it stops soon after the proxy gets busy, and still gets a chunk each ``_BUSY_EVERY``.
+    Beyond ``_MAX_HELD`` body bytes held, it classifies regardless: memory stays bounded.
     """
 
     def __init__(self, pipeline: Pipeline, load: _ProxyLoad) -> None:
         self._pipeline = pipeline
         self._load = load
         self._held: collections.deque[Observation] = collections.deque()
+        self._held_bytes = 0
         self._submitted = 0  # items handed to the pipeline
         self._chunk_end = 0  # ... when the last chunk of payloads was complete
         self._released = 0.0  # monotonic time of the last chunk
@@ -303,6 +307,7 @@ class _Classifier:
             self.split += 1
         if obs.payloads:
             self._held.append(Observation(payloads=obs.payloads))
+            self._held_bytes += _body_bytes(obs)
         else:
             self._submit(obs)
 
@@ -311,23 +316,30 @@ class _Classifier:
         if everything:
             while self._held:
                 self._submit(self._held.popleft())
+            self._held_bytes = 0
             return
         # The pipeline counts an observation when its worker takes it from the queue.
         if not self._held or self._pipeline.counts.observations < self._chunk_end:
             return
         now = time.monotonic()
-        if now - self._released < _BUSY_EVERY and self._load.busy():
+        waited = now - self._released >= _BUSY_EVERY or self._held_bytes > _MAX_HELD
+        if not waited and self._load.busy():
             return
         size = 0
         while self._held and size < _CLASSIFY_CHUNK:
             obs = self._held.popleft()
-            size += sum(len(p.message.body) for p in obs.payloads)
+            size += _body_bytes(obs)
             self._submit(obs)
+        self._held_bytes -= size
         self._chunk_end, self._released = self._submitted, now
 
     def _submit(self, obs: Observation) -> None:
         self._pipeline.submit(obs)
         self._submitted += 1
+
+
+def _body_bytes(obs: Observation) -> int:
+    return sum(len(p.message.body) for p in obs.payloads)
 
 
 def _yield_cpu() -> None:

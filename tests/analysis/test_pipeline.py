@@ -130,3 +130,22 @@ def test_payloads_wait_while_the_proxy_is_busy_records_do_not() -> None:
     classifier.release(everything=True)  # the proxy stopped: nothing stays behind
     assert pipeline.items[-1] == Observation(payloads=observation(3).payloads)
     assert classifier.split == 3
+
+
+def test_held_payloads_are_classified_even_while_busy_once_they_pass_the_memory_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bound = 3 * len(observation(1).payloads[0].message.body)
+    monkeypatch.setattr(live, "_MAX_HELD", bound)
+    pipeline, load = _Taken(), _Load()
+    classifier = live._Classifier(pipeline, load)  # type: ignore[arg-type]
+    classifier.submit(observation(1))
+    classifier.release()  # the first chunk goes anyway; the next waits a second while busy
+    for i in (2, 3, 4):
+        classifier.submit(observation(i))
+        classifier.release()
+    assert [o.payloads for o in pipeline.items if o.payloads] == [observation(1).payloads]
+    classifier.submit(observation(5))  # four bodies held: past the bound
+    classifier.release()
+    released = [o.payloads[0].uid for o in pipeline.items if o.payloads]
+    assert released == [f"C{i:016d}" for i in range(1, 6)]
