@@ -202,6 +202,8 @@ def _build(
             app=app,
             home=where_home.code,
             home_name=where_home.name,
+            first_seen=min((g["first_seen"] for g in conn_groups), default=None),
+            last_seen=max((g["last_seen"] for g in conn_groups), default=None),
         ),
         headline=headline,
         categories=categories,

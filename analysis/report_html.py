@@ -241,15 +241,15 @@ def _header(report: Report) -> str:
     scope = report["scope"]
     apps = sorted({c["app"] for c in scope["captures"] if c["app"]})
     app = scope["app"] or (", ".join(apps) if apps else "every app in the database")
-    starts = [c["started"] for c in scope["captures"]]
-    ends = [c["ended"] or c["started"] for c in scope["captures"]]
-    period = f"{when(min(starts))} to {when(max(ends))}" if starts else "no capture"
+    first, last = scope["first_seen"], scope["last_seen"]
+    period = f"{when(first)} to {when(last)}" if first is not None and last is not None else ""
     return (
         '<header class="report">'
         "<h1>Cross-border data-flow report</h1>"
         f'<p class="sub">App: <strong>{e(app)}</strong> · judged from '
         f"<strong>{e(scope['home_name'])} ({e(scope['home'])})</strong> · "
-        f"traffic recorded {e(period)}</p>"
+        + (f"traffic recorded {e(period)}" if period else "no traffic")
+        + "</p>"
         '<nav class="toc">'
         '<a href="#headline">Headline</a><a href="#flows">Flow diagram</a>'
         '<a href="#map">Map</a><a href="#categories">Personal data</a>'
@@ -981,7 +981,7 @@ def _scope(report: Report) -> str:
     ]
     out.append(
         _table(
-            ["capture", "source", "file and SHA-256", "recorded", "app", "device"],
+            ["capture", "source", "file and SHA-256", "recorded or replayed", "app", "device"],
             (
                 [
                     f"<code>{e(c['id'])}</code>",

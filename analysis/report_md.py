@@ -115,6 +115,8 @@ def _head(report: Report) -> list[str]:
         + (f", app {text(scope['app'])}" if scope["app"] else "")
         + f"; borderflow {text(report['tool_version'])}, format {text(report['format'])}."
     )
+    if scope["first_seen"] is not None and scope["last_seen"] is not None:
+        out += ["", f"Traffic recorded {when(scope['first_seen'])} to {when(scope['last_seen'])}."]
     out.append("")
     if scope["captures"]:
         rows = [
@@ -129,7 +131,9 @@ def _head(report: Report) -> list[str]:
             ]
             for c in scope["captures"]
         ]
-        out += _table(["capture", "source", "file", "app", "device", "started", "ended"], rows)
+        out += _table(
+            ["capture", "source", "file", "app", "device", "recorded or replayed", "until"], rows
+        )
     return out
 
 

@@ -37,6 +37,8 @@ class Scope(TypedDict):
     app: str | None  # --app filter, or None for every app
     home: str  # e.g. "EU"
     home_name: str  # e.g. "European Union"
+    first_seen: float | None  # the first connection in scope opened (None: no connection)
+    last_seen: float | None  # ... and the last
 
 
 class Place(TypedDict):

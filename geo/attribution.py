@@ -92,9 +92,9 @@ class Attributor:
         decided: Operator | None = by_asn
         how: Attribution | None = "asn" if by_asn else None
         host_op: Operator | None = None
-        if by_domain is not None and (
-            by_asn is None or (by_asn.kind == "hosting" and by_asn.parent != by_domain.parent)
-        ):
+        # A cloud or CDN network only hosts: the hostname's owner operates the service, even
+        # on its own group's cloud (Umeng on Alibaba Cloud is Umeng's; both answers are kept).
+        if by_domain is not None and (by_asn is None or by_asn.kind == "hosting"):
             decided, how, host_op = by_domain, "domain", by_asn
         found = _facts(ip, kind, host, domain, facts, decided, how, host_op, ())
         places = tuple(dict.fromkeys(getattr(found, f) for f, _ in PLACES if getattr(found, f)))

@@ -70,12 +70,14 @@ def test_a_chinese_service_on_alibaba_cloud_in_germany_reaches_chinese_law(
     assert "cn-nil-2017" in f.laws
 
 
-def test_the_clouds_own_domain_on_its_own_network_is_the_network(attributor: Attributor) -> None:
+def test_on_its_own_groups_cloud_the_hostnames_owner_operates_and_the_cloud_hosts(
+    attributor: Attributor,
+) -> None:
     f = attributor.describe("8.209.64.1", "g.alicdn.com")
     assert (f.operator, f.attributed_by, f.host_operator) == (
+        "Alibaba Group",
+        "domain",
         "Alibaba Cloud (international regions)",
-        "asn",
-        None,
     )
 
 

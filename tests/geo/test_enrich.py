@@ -79,7 +79,7 @@ def test_a_destination_row_holds_the_three_answers_and_the_laws(geo_dir: Path) -
     assert (row.operator_parent, row.operator_hq_country, row.attributed_by) == (
         "Alibaba Group",
         "CN",
-        "asn",
+        "domain",
     )
     assert (row.server_name, row.server_name_source, row.domain) == (
         "g.alicdn.com",

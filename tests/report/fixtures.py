@@ -225,6 +225,8 @@ def sample_report() -> Report:
             "app": None,
             "home": "EU",
             "home_name": "European Union",
+            "first_seen": T - 3600,
+            "last_seen": T - 3000,
         },
         headline={
             "connections": 9,

@@ -43,6 +43,15 @@ def test_demo_headline_counts_what_the_database_holds(demo_db: Path) -> None:
     assert sum(c["findings"] for c in r["categories"]) == sent
 
 
+def test_a_replayed_capture_is_dated_by_its_traffic_not_by_the_replay(demo_db: Path) -> None:
+    with sqlite3.connect(demo_db) as conn:
+        first, last = conn.execute("SELECT min(ts), max(ts) FROM conn").fetchone()
+        (replayed,) = conn.execute("SELECT started FROM capture").fetchone()
+    assert replayed > last  # the demo was recorded before this test replayed it
+    scope = build(demo_db)["scope"]
+    assert (scope["first_seen"], scope["last_seen"]) == (first, last)
+
+
 def test_demo_categories_name_the_hosts_the_planted_data_went_to(demo_db: Path) -> None:
     r = build(demo_db)
     hosts = {(d["host"], c["category"]) for c in r["categories"] for d in c["destinations"]}
