@@ -566,6 +566,18 @@ def test_unwritable_database_error_names_the_file(own_proxy: Mitmdump) -> None:
     assert str(proxy.db) in line
 
 
+def refused_start(proxy: Mitmdump) -> str:
+    """Start ``proxy``, expecting mitmdump to exit with an error status; its output."""
+    try:
+        with pytest.raises(RuntimeError, match=r"mitmdump (exited|ended)"):
+            proxy.start(timeout=60)
+    finally:
+        proxy.kill()
+    assert proxy.process is not None
+    assert proxy.process.returncode != 0
+    return proxy.output()
+
+
 @e2e
 @timeout
 def test_a_device_profile_finds_the_planted_imei_hashed_in_live_traffic(
@@ -599,14 +611,7 @@ def test_mitmdump_refuses_to_start_with_an_unreadable_profile(
     proxy = Mitmdump(
         tmp_path / "proxy", upstream=upstream, options=["--set", f"borderflow_profile={missing}"]
     )
-    try:
-        with pytest.raises(RuntimeError, match=r"mitmdump (exited|ended)"):
-            proxy.start(timeout=60)
-    finally:
-        proxy.kill()
-    assert proxy.process is not None
-    assert proxy.process.returncode != 0
-    assert f"borderflow_profile: {missing}: cannot read the profile" in proxy.output()
+    assert f"borderflow_profile: {missing}: cannot read the profile" in refused_start(proxy)
 
 
 @e2e
@@ -617,14 +622,7 @@ def test_mitmdump_refuses_to_start_on_a_database_path_that_is_a_folder(
     folder = tmp_path / "not-a-file.db"
     folder.mkdir()
     proxy = Mitmdump(tmp_path / "proxy", db=folder, upstream=upstream)
-    try:
-        with pytest.raises(RuntimeError, match=r"mitmdump (exited|ended)"):
-            proxy.start(timeout=60)
-    finally:
-        proxy.kill()
-    assert proxy.process is not None
-    assert proxy.process.returncode != 0
-    assert f"borderflow_db: {folder}: is a directory" in proxy.output()
+    assert f"borderflow_db: {folder}: is a directory" in refused_start(proxy)
     assert not proxy.db.is_dir() or not any(proxy.db.iterdir())  # nothing written into it
 
 

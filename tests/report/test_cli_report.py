@@ -6,24 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from borderflow.analysis.cli import cli
 from tests.report.conftest import KA, KB
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def assert_one_line_error(result: Result, *needles: str) -> None:
-    assert result.exit_code == 1, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith("Error: ")
-    for needle in needles:
-        assert needle in lines[0]
+from tests.test_cli import assert_one_line_error, run
 
 
 def test_report_json_to_stdout_is_the_documented_format(demo_db: Path) -> None:
