@@ -269,15 +269,17 @@ def summary(db: Database, f: Filters) -> dict[str, Any]:
     if f.category:
         cat_where += " AND " + _category_sql()
         cat_params += _category_params(f.category)
+    outside, outside_params = outside_home_sql(f.home)
     categories = _rows(
         db,
         f"""SELECT finding.category, count(*) AS findings,
+                   sum(CASE WHEN {outside} THEN 1 ELSE 0 END) AS cross_border,
                    count(DISTINCT coalesce(conn.server_name, conn.resp_h)) AS destinations,
                    group_concat(DISTINCT coalesce(conn.server_name, conn.resp_h)) AS hosts
             FROM finding JOIN conn ON conn.uid = finding.uid {DESTINATION_JOIN}
             WHERE {cat_where} AND finding.direction = 'request'
             GROUP BY finding.category ORDER BY findings DESC, finding.category""",
-        cat_params,
+        outside_params + cat_params,
     )
     for c in categories:
         c["hosts"] = ",".join(sorted(set((c["hosts"] or "").split(","))))
@@ -290,7 +292,13 @@ def summary(db: Database, f: Filters) -> dict[str, Any]:
             WHERE {capture_where} ORDER BY started, id""",
         capture_params,
     )
-    return {**totals, "not_decrypted": why, "categories": categories, "captures": captures}
+    return {
+        **totals,
+        "home": f.home.code,
+        "not_decrypted": why,
+        "categories": categories,
+        "captures": captures,
+    }
 
 
 def _category_sql() -> str:

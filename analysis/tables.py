@@ -104,10 +104,16 @@ def print_summary(result: dict[str, Any], db_path: Path) -> None:
         out.print(f"  not decrypted: {row['connections']} {row['why']}", markup=False)
     if result["categories"]:
         table = Table(title="personal data sent (requests)", title_justify="left")
-        for name in ("category", "findings", "destinations", "hosts"):
+        for name in ("category", "findings", f"outside {result['home']}", "destinations", "hosts"):
             table.add_column(name, overflow="fold")
         for c in result["categories"]:
-            cells = (c["category"], str(c["findings"]), str(c["destinations"]), c["hosts"])
+            cells = (
+                c["category"],
+                str(c["findings"]),
+                str(c["cross_border"]),
+                str(c["destinations"]),
+                c["hosts"],
+            )
             table.add_row(*(Text(x) for x in cells))
         out.print(table)
     else:

@@ -538,6 +538,24 @@ def test_destinations_with_a_category_count_only_its_findings(db: Path) -> None:
 # --- summary ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("home", ["EU", "GB", "CN"])
+def test_summary_counts_per_category_what_went_outside_home(db: Path, home: str) -> None:
+    result = run("summary", "--db", str(db), "--json", "--home", home)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["home"] == home
+    crossing = rows_of("findings", db, "--cross-border", "--home", home)
+    expected: dict[str, int] = {}
+    for f in crossing:
+        if f["direction"] == "request":
+            expected[f["category"]] = expected.get(f["category"], 0) + 1
+    got = {c["category"]: c["cross_border"] for c in summary["categories"] if c["cross_border"]}
+    assert got == expected
+    assert got  # the demo sends something abroad from every one of these homes
+    table = run("summary", "--db", str(db), "--home", home)
+    assert f"outside {home}" in table.output
+
+
 def test_summary_applies_the_filters(db: Path) -> None:
     def summary(*args: str) -> dict[str, Any]:
         result = run("summary", "--db", str(db), "--json", *args)
