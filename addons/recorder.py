@@ -145,6 +145,8 @@ class Recorder:
         ended = dataclasses.replace(self._capture, ended=now)
         self._pipeline.submit(Observation(records=(ended,)))
         pipeline, self._pipeline, self._tracker = self._pipeline, None, None
+        # Bodies held back while the proxy was busy are classified now: say why it waits.
+        logger.info("borderflow: writing what is still queued (classifying held bodies)")
         try:
             pipeline.close()
         except BorderflowError as e:
