@@ -23,7 +23,6 @@ With ``--db`` the generated database is kept (and reused when it exists already)
 from __future__ import annotations
 
 import argparse
-import importlib
 import random
 import sqlite3
 import statistics
@@ -33,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from borderflow.analysis import queries, report, report_md, store
+from borderflow.analysis import queries, report, report_html, report_md, store
 from borderflow.analysis.records import Category, NotDecryptedWhy
 
 # (country, operator, parent, parent's HQ, laws) per kind of destination.
@@ -231,15 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             ("report, JSON", json_s),
             ("report, Markdown", md_s),
             ("report, JSON, one capture (--capture)", one_capture),
+            ("report, HTML", timed(lambda: report_html.render(report.build(db)), args.repeats)),
         ]
-        try:
-            html = importlib.import_module("borderflow.analysis.report_html")
-        except ModuleNotFoundError:
-            print("report_html not there yet: HTML not timed", file=sys.stderr)
-        else:
-            rows.append(
-                ("report, HTML", timed(lambda: html.render(report.build(db)), args.repeats))
-            )
         print(
             f"report_scale: {n_conn:,} connections, {n_found:,} findings, median of {args.repeats}"
         )

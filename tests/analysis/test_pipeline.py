@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,30 @@ def test_a_spooled_exchange_snapshot_gives_the_rows_replay_gives() -> None:
     assert spooled == snapshot
     assert other == observation(1)
     assert spooled.observation() == ConnTracker("K1").http_exchange("c", flow)
+
+
+def test_the_helper_frees_the_spool_pages_it_has_read(tmp_path: Path) -> None:
+    body = bytes(range(256)) * 400  # 100 KB, spooled out of band
+    sent = [
+        Observation(
+            payloads=(dataclasses.replace(p, message=dataclasses.replace(p.message, body=body)),)
+        )
+        for p in (observation(i).payloads[0] for i in range(500))
+    ]
+    spool = tmp_path / "spool"
+    with spool.open("wb") as out:
+        for i in range(0, len(sent), 10):
+            out.write(b"".join(live.encode(sent[i : i + 10])))
+        out.write(live._FRAME.pack(0))  # the stop mark
+    written = spool.stat().st_size
+    with spool.open("r+b") as f:
+        received = [
+            item for frame in live._frames(f, os.getppid()) if frame for item in live.decode(frame)
+        ]
+        allocated = os.fstat(f.fileno()).st_blocks * 512
+    assert received == sent
+    assert written > 40 * 1024 * 1024
+    assert allocated < written - 32 * 1024 * 1024  # all but the last, not yet trimmed, part
 
 
 class _Taken:
