@@ -113,10 +113,22 @@ def parse_declared(data: object, *, file: str) -> Declaration:
     collected = data.get("collected", [])
     if not isinstance(collected, list) or not all(isinstance(c, str) for c in collected):
         raise ValueError('"collected" must be a list of store data type names')
-    known = store_names(cast(Store, store))
+    known = {_spelling(name): name for name in store_names(cast(Store, store))}
+    canonical = []
     for name in collected:
-        if name not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
+        if _spelling(name) not in known:
+            close = difflib.get_close_matches(name, sorted(known.values()), n=1)
             hint = f'; did you mean "{close[0]}"?' if close else ' (write "Category / Data type")'
             raise ValueError(f'unknown {store} data type "{name}"{hint}')
-    return Declaration(file=file, store=cast(Store, store), collected=tuple(sorted(set(collected))))
+        canonical.append(known[_spelling(name)])
+    return Declaration(file=file, store=cast(Store, store), collected=tuple(sorted(set(canonical))))
+
+
+def _spelling(name: str) -> str:
+    """``name`` without what the stores' own pages vary in: case, "&" or "and", spacing.
+
+    Apple's developer page prints "Health & Fitness / Health", its App Store page "Health and
+    fitness"; both mean the same data type, and a declaration copied from either is accepted.
+    """
+    words = name.replace("&", " and ").replace("/", " / ").lower().split()
+    return " ".join(words)

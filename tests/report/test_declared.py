@@ -42,11 +42,24 @@ def test_every_mapped_store_name_is_accepted() -> None:
         assert set(s.google) <= store_names("google")
 
 
+def test_the_stores_other_spellings_of_a_name_are_accepted_as_the_canonical_one(
+    tmp_path: Path,
+) -> None:
+    """Apple's App Store page writes "Health and fitness", its developer page "Health & Fitness"."""
+    names = ["health and fitness / health", "Health & Fitness/Fitness", "CONTACT INFO / NAME"]
+    d = load_declared(write(tmp_path, "d.json", json.dumps({"store": "apple", "collected": names})))
+    assert d.collected == (
+        "Contact Info / Name",
+        "Health & Fitness / Fitness",
+        "Health & Fitness / Health",
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "needle"),
     [
         (
-            'store = "google"\ncollected = ["Location / precise location"]',
+            'store = "google"\ncollected = ["Location / Precise locaton"]',
             'did you mean "Location / Precise location"',
         ),
         (

@@ -348,6 +348,8 @@ def mitmdump_executable() -> Path:
 class Mitmdump:
     """A real ``mitmdump`` with the borderflow recorder, listening on 127.0.0.1, port 0."""
 
+    listening = LISTENING  # the log line that gives the address; other modes log others
+
     def __init__(
         self,
         workdir: Path,
@@ -418,7 +420,7 @@ class Mitmdump:
         self._reader = threading.Thread(target=self._read, name="mitmdump-log", daemon=True)
         self._reader.start()
         try:
-            found = self.wait_for_log(LISTENING, timeout=timeout)
+            found = self.wait_for_log(self.listening, timeout=timeout)
             self.port = int(found.group(2))
             if wait_recording:
                 poll(self._recording, timeout=timeout, what=f"the capture row in {self.db}")

@@ -1,0 +1,295 @@
+"""A phone behind WireGuard, in network namespaces this test run creates and removes.
+
+Three parties, reachable only from each other: a "phone" namespace runs ``wireguard-go`` (a
+userspace WireGuard client on a TUN device) and sends everything through its tunnel, as the
+WireGuard app on a phone does; the root namespace runs mitmproxy in WireGuard mode on a veth
+address; a "server" namespace runs the app's stand-in servers (HTTPS and DNS). Addresses are
+from 198.18.0.0/15, the range set aside for network tests (RFC 2544), so nothing here can
+shadow a real network, and nothing leaves the machine.
+
+Needs root (namespaces, a TUN device), iproute2's ``ip``, ``wireguard-go`` and ``wg``
+(Debian: wireguard-go, wireguard-tools); ``missing()`` says what is absent.
+
+Run as a module inside a namespace it is one of the parties: ``serve`` (the servers), ``post``
+and ``dns`` (the phone's app).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+PROXY_ADDRESS = "198.18.0.1"  # mitmproxy's WireGuard endpoint, on the phone's link
+PHONE_ADDRESS = "198.18.0.2"
+SERVER_LINK_ADDRESS = "198.18.1.1"  # the root namespace's end of the server's link
+SERVER_ADDRESS = "198.18.1.2"
+TUNNEL_ADDRESS = "10.0.0.1"  # what mitmproxy's client configuration gives the phone
+HTTPS_PORT = 8443
+DNS_PORT = 53
+
+
+def missing() -> str | None:
+    """Why the lab cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, a TUN device)"
+    for tool, package in (
+        ("ip", "iproute2"),
+        ("wireguard-go", "wireguard-go"),
+        ("wg", "wireguard-tools"),
+    ):
+        if shutil.which(tool) is None:
+            return f"needs {tool} (Debian package {package})"
+    if not Path("/dev/net/tun").exists():
+        return "needs /dev/net/tun"
+    return None
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=30)
+
+
+class Lab:
+    """The two namespaces and their links; ``tunnel`` connects the phone to mitmproxy."""
+
+    def __init__(self, workdir: Path) -> None:
+        tag = os.getpid() % 100_000
+        self.workdir = workdir
+        self.phone = f"bfphone{tag}"
+        self.server = f"bfserver{tag}"
+        self._links = (f"bfp{tag}", f"bfs{tag}")  # root-namespace ends of the veth pairs
+        self.wireguard = f"bfwg{tag}"
+        self._processes: list[subprocess.Popen[str]] = []
+
+    def __enter__(self) -> Self:
+        try:
+            for ns, link, here, there in (
+                (self.phone, self._links[0], PROXY_ADDRESS, PHONE_ADDRESS),
+                (self.server, self._links[1], SERVER_LINK_ADDRESS, SERVER_ADDRESS),
+            ):
+                _ip("netns", "add", ns)
+                _ip("link", "add", link, "type", "veth", "peer", "name", "bf0", "netns", ns)
+                _ip("addr", "add", f"{here}/24", "dev", link)
+                _ip("link", "set", link, "up")
+                _ip("-n", ns, "addr", "add", f"{there}/24", "dev", "bf0")
+                _ip("-n", ns, "link", "set", "bf0", "up")
+                _ip("-n", ns, "link", "set", "lo", "up")
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop every process started here and remove the namespaces (their links go too)."""
+        for process in self._processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(30)
+            if process.stdout is not None:
+                process.stdout.close()
+        for ns in (self.phone, self.server):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+        for link in self._links:  # normally gone with the namespace
+            subprocess.run(["ip", "link", "del", link], capture_output=True, timeout=30)
+        Path(f"/var/run/wireguard/{self.wireguard}.sock").unlink(missing_ok=True)
+
+    def spawn(
+        self, ns: str, argv: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]:
+        """Start ``argv`` inside namespace ``ns``; stopped by ``close``."""
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", ns, *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+        self._processes.append(process)
+        return process
+
+    def run(self, ns: str, argv: list[str], timeout: float = 60) -> str:
+        """Run ``argv`` inside ``ns``; its output, or CalledProcessError with it."""
+        done = subprocess.run(
+            ["ip", "netns", "exec", ns, *argv], capture_output=True, text=True, timeout=timeout
+        )
+        if done.returncode:
+            raise subprocess.CalledProcessError(
+                done.returncode, done.args, done.stdout, done.stderr
+            )
+        return done.stdout
+
+    def serve(self, cert: Path, key: Path) -> None:
+        """Start the servers in the server namespace and wait until they listen."""
+        process = self.spawn(
+            self.server, [*_this_module(), "serve", "--cert", str(cert), "--key", str(key)]
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError(f"the servers did not start: {line}{process.stdout.read()}")
+
+    def tunnel(self, endpoint_port: int, client_key: str, server_public_key: str) -> None:
+        """Bring the phone's WireGuard interface up, with every route through it."""
+        self.spawn(self.phone, ["wireguard-go", self.wireguard], env={"WG_PROCESS_FOREGROUND": "1"})
+        socket_path = Path(f"/var/run/wireguard/{self.wireguard}.sock")
+        deadline = time.monotonic() + 30
+        while not socket_path.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"wireguard-go did not open {socket_path}")
+            time.sleep(0.02)
+        key = self.workdir / "phone.key"
+        key.write_text(client_key + "\n")
+        key.chmod(0o600)
+        self.run(
+            self.phone,
+            [
+                "wg",
+                "set",
+                self.wireguard,
+                "private-key",
+                str(key),
+                "peer",
+                server_public_key,
+                "endpoint",
+                f"{PROXY_ADDRESS}:{endpoint_port}",
+                "allowed-ips",
+                "0.0.0.0/0",
+            ],
+        )
+        _ip("-n", self.phone, "addr", "add", f"{TUNNEL_ADDRESS}/32", "dev", self.wireguard)
+        _ip("-n", self.phone, "link", "set", self.wireguard, "up")
+        _ip("-n", self.phone, "route", "add", "default", "dev", self.wireguard)
+
+    def phone_app(self, *args: str) -> str:
+        """Run the phone's app (``post`` or ``dns``) in the phone namespace; what it printed."""
+        return self.run(self.phone, [*_this_module(), *args]).strip()
+
+
+def _this_module() -> list[str]:
+    return [sys.executable, "-m", __name__]
+
+
+# -- the parties, when run as a module ---------------------------------------------------------
+
+
+async def _https(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    body = json.dumps({"ok": True}).encode()
+    writer.write(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+        + f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    writer.close()
+
+
+class _Dns(asyncio.DatagramProtocol):
+    """Answers every A question with the server's own address."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        (query_id,) = struct.unpack_from("!H", data)
+        question = data[12:]
+        end = question.index(b"\0") + 5  # the name, then type and class
+        answer = struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton(SERVER_ADDRESS)
+        header = struct.pack("!HHHHHH", query_id, 0x8180, 1, 1, 0, 0)
+        self.transport.sendto(header + question[:end] + answer, addr)
+
+
+async def _serve(cert: str, key: str) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = await asyncio.start_server(_https, SERVER_ADDRESS, HTTPS_PORT, ssl=context)
+    loop = asyncio.get_running_loop()
+    await loop.create_datagram_endpoint(_Dns, local_addr=(SERVER_ADDRESS, DNS_PORT))
+    print("ready", flush=True)
+    await server.serve_forever()
+
+
+def _post(host: str, cafile: str, body: str) -> str:
+    """POST ``body`` to ``host`` at the server's address, as an app with its own trust store."""
+    context = ssl.create_default_context(cafile=cafile)
+    with socket.create_connection((SERVER_ADDRESS, HTTPS_PORT), timeout=30) as raw:
+        try:
+            tls = context.wrap_socket(raw, server_hostname=host)
+        except ssl.SSLError as e:
+            return f"rejected: {e.reason}"
+        with tls:
+            data = body.encode()
+            tls.sendall(
+                f"POST /v1/track HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n"
+                f"content-length: {len(data)}\r\nconnection: close\r\n\r\n".encode()
+                + data
+            )
+            response = b""
+            while chunk := tls.recv(65536):
+                response += chunk
+    return response.split(b"\r\n", 1)[0].decode()
+
+
+def _dns(name: str) -> str:
+    """Ask the server's resolver for ``name``; the address it answered."""
+    question = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+    query = struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + question + struct.pack("!HH", 1, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(30)
+        sock.sendto(query, (SERVER_ADDRESS, DNS_PORT))
+        reply = sock.recv(512)
+    return socket.inet_ntoa(reply[-4:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve")
+    serve.add_argument("--cert", required=True)
+    serve.add_argument("--key", required=True)
+    post = commands.add_parser("post")
+    post.add_argument("host")
+    post.add_argument("--cafile", required=True)
+    post.add_argument("--body", required=True)
+    dns = commands.add_parser("dns")
+    dns.add_argument("name")
+    args = parser.parse_args()
+    if args.command == "serve":
+        asyncio.run(_serve(args.cert, args.key))
+    elif args.command == "post":
+        print(_post(args.host, args.cafile, args.body))
+    else:
+        print(_dns(args.name))
+
+
+if __name__ == "__main__":
+    main()
