@@ -189,8 +189,10 @@ class Recorder:
         if self._tracker is not None:
             self._tracker.tls_failed(client.id, client, data.conn.error, client_side=True)
         host = client.sni or _address(data.context.server)
-        if host and ctx.options.borderflow_passthrough_pinned and host not in self._pinned:
-            self._pinned.add(host)
+        # Its address too: a ClientHello in several segments is judged by where it goes.
+        names = {n for n in (client.sni, _address(data.context.server)) if n}
+        if host and ctx.options.borderflow_passthrough_pinned and not names <= self._pinned:
+            self._pinned |= names
             logger.warning(
                 f"borderflow: {host} rejected the interception certificate; "
                 "later connections to it pass through uninspected"
@@ -209,13 +211,22 @@ class Recorder:
         if not self._pinned or self._tracker is None or nextlayer.layer is not None:
             return
         raw = nextlayer.data_client()
-        hello = parse_client_hello(raw) if raw[:1] == b"\x16" else None
-        if hello is None:
+        if raw[:1] != b"\x16":
             return
-        host = hello.server_name or _address(nextlayer.context.server)
+        hello = parse_client_hello(raw)
+        if hello is not None:
+            host = hello.server_name or _address(nextlayer.context.server)
+        elif _partial_client_hello(raw):
+            # mitmproxy picks its TLS layer on the first segment, so a ClientHello in several
+            # (large ones, e.g. with post-quantum key shares) is judged by its destination; its
+            # fields are read from the flow when it ends (ConnTracker.stream).
+            host = _address(nextlayer.context.server)
+        else:
+            return
         if host in self._pinned:
             client = nextlayer.context.client
-            self._tracker.clienthello(client.id, client, hello, len(raw))
+            if hello is not None:
+                self._tracker.clienthello(client.id, client, hello, len(raw))
             self._tracker.passed_through(client.id, client)
             nextlayer.layer = layers.TCPLayer(nextlayer.context)
 
@@ -280,3 +291,10 @@ class Recorder:
 
 def _address(server: connection.Server) -> str | None:
     return server.address[0] if server.address else None
+
+
+def _partial_client_hello(raw: bytes) -> bool:
+    """Whether ``raw`` (starting with a handshake record) is the first part of a ClientHello."""
+    if len(raw) < 9:
+        return True
+    return raw[5] == 1 and len(raw) < 9 + int.from_bytes(raw[6:9], "big")

@@ -32,11 +32,12 @@ from borderflow.analysis.records import (
     Record,
     TlsInfo,
 )
-from borderflow.analysis.tls_hello import ClientHelloInfo, ja3, ja4
+from borderflow.analysis.tls_hello import ClientHelloInfo, ja3, ja4, parse_client_hello
 
 # Modes in which mitmproxy resolves the hostname the client asked for (so resp_h is the
 # proxy's choice of address, not the device's).
 _PROXY_RESOLVES = frozenset({"regular", "socks5", "upstream"})
+_MAX_HELLO = 64 * 1024  # bytes a ClientHello may take, several records included
 
 
 @dataclass(slots=True)
@@ -300,6 +301,11 @@ class ConnTracker:
         st.orig_bytes += len(sent)
         st.resp_bytes += len(received)
         st.counted = True
+        if st.why is NotDecryptedWhy.PASSED_THROUGH and st.hello is None:
+            # Passed through before its ClientHello was whole: read it from what was sent.
+            st.hello = parse_client_hello(sent[:_MAX_HELLO])
+            if st.hello is not None and st.hello.server_name:
+                st.server_name = st.hello.server_name
         if st.why is None and flow.client_conn.tls_established:
             st.decrypted = True  # TLS that mitmproxy terminated, carrying a raw protocol
         elif st.why is None:

@@ -8,7 +8,6 @@ their own and poll its database; tests that stop mitmdump start their own.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import json
@@ -16,7 +15,6 @@ import re
 import resource
 import signal
 import socket
-import ssl
 import threading
 import urllib.parse
 from pathlib import Path
@@ -42,6 +40,7 @@ from tests.support.servers import (
     read_frame,
     reply_to,
 )
+from tests.support.tls_client import tls_over_tunnel
 
 e2e = pytest.mark.e2e
 timeout = pytest.mark.timeout(120)
@@ -335,68 +334,6 @@ def test_raw_tcp_through_connect_is_counted_byte_for_byte(
 # -- certificate pinning -------------------------------------------------------------------
 
 
-def tls_over_tunnel(
-    sock: socket.socket, context: ssl.SSLContext, server_name: str, request: bytes
-) -> tuple[bytes, bytes, int, int]:
-    """Speak TLS over ``sock`` by hand, counting the bytes on the wire.
-
-    Returns (ClientHello as sent, response, bytes sent, bytes received); reads to EOF.
-    """
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_hostname=server_name)
-    sent = received = 0
-    hello = b""
-
-    def flush() -> None:
-        nonlocal sent, hello
-        data = outgoing.read()
-        if data:
-            hello = hello or data
-            sock.sendall(data)
-            sent += len(data)
-
-    def fill() -> bool:
-        nonlocal received
-        data = sock.recv(65536)
-        received += len(data)
-        if data:
-            incoming.write(data)
-        else:
-            incoming.write_eof()
-        return bool(data)
-
-    while True:
-        try:
-            tls.do_handshake()
-            break
-        except ssl.SSLWantReadError:
-            flush()
-            if not fill():
-                raise ConnectionError("closed during the handshake") from None
-    flush()
-    tls.write(request)
-    flush()
-    response = b""
-    while True:
-        try:
-            chunk = tls.read(65536)
-        except ssl.SSLWantReadError:
-            if not fill():
-                raise ConnectionError("closed without close_notify") from None
-            continue
-        except ssl.SSLZeroReturnError:
-            break  # the server's close_notify
-        if not chunk:
-            break  # ditto, as SSLObject reports it
-        response += chunk
-    with contextlib.suppress(ssl.SSLError):
-        tls.unwrap()  # answer close_notify with ours, as TLS clients do
-    flush()
-    while fill():  # up to the server's FIN
-        pass
-    return hello, response, sent, received
-
-
 def reject_interception(proxy: Mitmdump, host: str) -> None:
     """Connect like an app that pins: it trusts only public CAs, so mitmproxy's cert fails."""
     with (
@@ -462,6 +399,33 @@ def test_host_that_rejected_interception_is_passed_through_and_keeps_working(
     assert (tls["ja3"], tls["ja4"]) == (ja3(info), ja4(info))  # of the hello this client sent
     assert rows(proxy.db, "SELECT * FROM http WHERE uid = ?", passed["uid"]) == []
     assert rows(proxy.db, "SELECT * FROM finding WHERE uid = ?", passed["uid"]) == []
+
+
+@e2e
+@timeout
+def test_a_clienthello_in_two_segments_to_a_pinned_host_still_passes_through(
+    proxy: Mitmdump, upstream: Upstream
+) -> None:
+    host = "passthrough.example-pay.test"
+    reject_interception(proxy, host)
+
+    context = upstream.client_ssl_context()  # completes only if the proxy stays out of the way
+    request = f"GET /split-hello HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    with connect_tunnel(proxy.port, host, 443) as sock:
+        port = sock.getsockname()[1]
+        hello, response, sent, received = tls_over_tunnel(
+            sock, context, host, request.encode(), split_hello=True
+        )
+    assert response.startswith(b"HTTP/1.1 200")
+
+    passed = conn_of(proxy, port, host)
+    assert passed["not_decrypted_why"] == "passed_through"
+    assert passed["server_name"] == host
+    assert (passed["orig_bytes"], passed["resp_bytes"]) == (sent, received)
+    (tls,) = rows(proxy.db, "SELECT * FROM tls WHERE uid = ?", passed["uid"])
+    info = parse_client_hello(hello)
+    assert info is not None
+    assert (tls["server_name"], tls["ja4"]) == (host, ja4(info))  # read from the flow
 
 
 # -- shutdown ------------------------------------------------------------------------------

@@ -140,6 +140,24 @@ def test_a_pinning_app_behind_wireguard_is_recorded_with_its_sni(setup: Setup) -
     assert rows(setup.proxy.db, "SELECT * FROM http WHERE uid = ?", conn["uid"]) == []
 
 
+@pytest.mark.parametrize("split_hello", [False, True], ids=["one-segment", "two-segments"])
+def test_the_pinning_app_connects_again_and_passes_through(setup: Setup, split_hello: bool) -> None:
+    """Judged by its SNI, or by its destination address when the ClientHello is split."""
+    host = "pinned.example-pay.test"
+    setup.lab.phone_app("post", host, "--cafile", str(setup.app_ca), "--body", "{}")  # pins it
+    args = ["--split-hello"] if split_hello else []
+    status = setup.lab.phone_app("post", host, "--cafile", str(setup.app_ca), "--body", "{}", *args)
+    assert status == "HTTP/1.1 200 OK"  # the app's own CA: the proxy stayed out of the way
+
+    passed = wait_for_rows(
+        setup.proxy.db,
+        "SELECT * FROM conn WHERE server_name = ? AND not_decrypted_why = 'passed_through'",
+        host,
+        count=2 if split_hello else 1,
+    )
+    assert {(c["resp_h"], c["resolved_by"]) for c in passed} == {(SERVER_ADDRESS, "device")}
+
+
 def test_the_phones_dns_lookups_through_the_tunnel_become_dns_rows(setup: Setup) -> None:
     assert setup.lab.phone_app("dns", "mgw.alipay.com") == SERVER_ADDRESS
 

@@ -32,6 +32,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from tests.support.tls_client import tls_over_tunnel
+
 PROXY_ADDRESS = "198.18.0.1"  # mitmproxy's WireGuard endpoint, on the phone's link
 PHONE_ADDRESS = "198.18.0.2"
 SERVER_LINK_ADDRESS = "198.18.1.1"  # the root namespace's end of the server's link
@@ -130,14 +132,12 @@ class Lab:
         return process
 
     def run(self, ns: str, argv: list[str], timeout: float = 60) -> str:
-        """Run ``argv`` inside ``ns``; its output, or CalledProcessError with it."""
+        """Run ``argv`` inside ``ns``; its output, or RuntimeError with what it said."""
         done = subprocess.run(
             ["ip", "netns", "exec", ns, *argv], capture_output=True, text=True, timeout=timeout
         )
         if done.returncode:
-            raise subprocess.CalledProcessError(
-                done.returncode, done.args, done.stdout, done.stderr
-            )
+            raise RuntimeError(f"{argv} failed ({done.returncode}): {done.stdout}{done.stderr}")
         return done.stdout
 
     def serve(self, cert: Path, key: Path) -> None:
@@ -238,24 +238,24 @@ async def _serve(cert: str, key: str) -> None:
     await server.serve_forever()
 
 
-def _post(host: str, cafile: str, body: str) -> str:
-    """POST ``body`` to ``host`` at the server's address, as an app with its own trust store."""
+def _post(host: str, cafile: str, body: str, *, split_hello: bool) -> str:
+    """POST ``body`` to ``host`` at the server's address, as an app with its own trust store.
+
+    ``split_hello`` sends the ClientHello in two segments, as large hellos arrive.
+    """
     context = ssl.create_default_context(cafile=cafile)
-    with socket.create_connection((SERVER_ADDRESS, HTTPS_PORT), timeout=30) as raw:
+    data = body.encode()
+    request = (
+        f"POST /v1/track HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(data)}\r\nconnection: close\r\n\r\n".encode()
+    ) + data
+    with socket.create_connection((SERVER_ADDRESS, HTTPS_PORT), timeout=30) as sock:
         try:
-            tls = context.wrap_socket(raw, server_hostname=host)
+            _, response, _, _ = tls_over_tunnel(
+                sock, context, host, request, split_hello=split_hello
+            )
         except ssl.SSLError as e:
             return f"rejected: {e.reason}"
-        with tls:
-            data = body.encode()
-            tls.sendall(
-                f"POST /v1/track HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n"
-                f"content-length: {len(data)}\r\nconnection: close\r\n\r\n".encode()
-                + data
-            )
-            response = b""
-            while chunk := tls.recv(65536):
-                response += chunk
     return response.split(b"\r\n", 1)[0].decode()
 
 
@@ -280,13 +280,14 @@ def main() -> None:
     post.add_argument("host")
     post.add_argument("--cafile", required=True)
     post.add_argument("--body", required=True)
+    post.add_argument("--split-hello", action="store_true")
     dns = commands.add_parser("dns")
     dns.add_argument("name")
     args = parser.parse_args()
     if args.command == "serve":
         asyncio.run(_serve(args.cert, args.key))
     elif args.command == "post":
-        print(_post(args.host, args.cafile, args.body))
+        print(_post(args.host, args.cafile, args.body, split_hello=args.split_hello))
     else:
         print(_dns(args.name))
 
