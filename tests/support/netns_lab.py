@@ -1,14 +1,18 @@
-"""A phone behind WireGuard, in network namespaces this test run creates and removes.
+"""A phone, a router with the proxy, and the app's servers, in network namespaces of their own.
 
-Three parties, reachable only from each other: a "phone" namespace runs ``wireguard-go`` (a
-userspace WireGuard client on a TUN device) and sends everything through its tunnel, as the
-WireGuard app on a phone does; the root namespace runs mitmproxy in WireGuard mode on a veth
-address; a "server" namespace runs the app's stand-in servers (HTTPS and DNS). Addresses are
-from 198.18.0.0/15, the range set aside for network tests (RFC 2544), so nothing here can
-shadow a real network, and nothing leaves the machine.
+Three namespaces this test run creates and removes, reachable only from each other: "phone"
+(the device: its app, and for WireGuard mode ``wireguard-go``, a userspace WireGuard client on
+a TUN device, as the WireGuard app on a phone), "router" (where ``borderflow proxy`` runs, as
+on the researcher's computer) and "server" (the app's stand-in servers, HTTPS and DNS). The
+phone's link and the server's link both end in the router; the machine's own network is never
+touched. Addresses are from 198.18.0.0/15, the range set aside for network tests (RFC 2544).
 
-Needs root (namespaces, a TUN device), iproute2's ``ip``, ``wireguard-go`` and ``wg``
-(Debian: wireguard-go, wireguard-tools); ``missing()`` says what is absent.
+- WireGuard mode: ``tunnel`` brings the phone's WireGuard interface up, every route through it.
+- Transparent mode: the phone's default route is the router, and ``redirect`` makes the
+  router's nftables hand the phone's HTTPS connections to the proxy's port.
+
+Needs root (namespaces, a TUN device), iproute2's ``ip``, ``nft``, ``wireguard-go`` and ``wg``
+(Debian: iproute2, nftables, wireguard-go, wireguard-tools); ``missing()`` says what is absent.
 
 Run as a module inside a namespace it is one of the parties: ``serve`` (the servers), ``post``
 and ``dns`` (the phone's app).
@@ -34,24 +38,26 @@ from typing import Self
 
 from tests.support.tls_client import tls_over_tunnel
 
-PROXY_ADDRESS = "198.18.0.1"  # mitmproxy's WireGuard endpoint, on the phone's link
+ROUTER_ADDRESS = "198.18.0.1"  # the router on the phone's link: the proxy listens here
 PHONE_ADDRESS = "198.18.0.2"
-SERVER_LINK_ADDRESS = "198.18.1.1"  # the root namespace's end of the server's link
+ROUTER_SERVER_SIDE = "198.18.1.1"  # the router on the server's link
 SERVER_ADDRESS = "198.18.1.2"
 TUNNEL_ADDRESS = "10.0.0.1"  # what mitmproxy's client configuration gives the phone
 HTTPS_PORT = 8443
 DNS_PORT = 53
+_TOOLS = {
+    "ip": "iproute2",
+    "nft": "nftables",
+    "wireguard-go": "wireguard-go",
+    "wg": "wireguard-tools",
+}
 
 
 def missing() -> str | None:
     """Why the lab cannot run here, or None."""
     if os.geteuid() != 0:
         return "needs root (network namespaces, a TUN device)"
-    for tool, package in (
-        ("ip", "iproute2"),
-        ("wireguard-go", "wireguard-go"),
-        ("wg", "wireguard-tools"),
-    ):
+    for tool, package in _TOOLS.items():
         if shutil.which(tool) is None:
             return f"needs {tool} (Debian package {package})"
     if not Path("/dev/net/tun").exists():
@@ -64,30 +70,31 @@ def _ip(*args: str) -> None:
 
 
 class Lab:
-    """The two namespaces and their links; ``tunnel`` connects the phone to mitmproxy."""
+    """The three namespaces and their links; the proxy is started in ``router`` by the caller."""
 
     def __init__(self, workdir: Path) -> None:
         tag = os.getpid() % 100_000
         self.workdir = workdir
-        self.phone = f"bfphone{tag}"
-        self.server = f"bfserver{tag}"
-        self._links = (f"bfp{tag}", f"bfs{tag}")  # root-namespace ends of the veth pairs
+        self.phone, self.router, self.server = (f"bf{n}{tag}" for n in ("phone", "router", "srv"))
         self.wireguard = f"bfwg{tag}"
         self._processes: list[subprocess.Popen[str]] = []
 
     def __enter__(self) -> Self:
         try:
-            for ns, link, here, there in (
-                (self.phone, self._links[0], PROXY_ADDRESS, PHONE_ADDRESS),
-                (self.server, self._links[1], SERVER_LINK_ADDRESS, SERVER_ADDRESS),
-            ):
+            for ns in (self.phone, self.router, self.server):
                 _ip("netns", "add", ns)
-                _ip("link", "add", link, "type", "veth", "peer", "name", "bf0", "netns", ns)
-                _ip("addr", "add", f"{here}/24", "dev", link)
-                _ip("link", "set", link, "up")
-                _ip("-n", ns, "addr", "add", f"{there}/24", "dev", "bf0")
-                _ip("-n", ns, "link", "set", "bf0", "up")
                 _ip("-n", ns, "link", "set", "lo", "up")
+            for ns, side, router_address, address in (
+                (self.phone, "phone", ROUTER_ADDRESS, PHONE_ADDRESS),
+                (self.server, "server", ROUTER_SERVER_SIDE, SERVER_ADDRESS),
+            ):
+                _ip("-n", ns, "link", "add", "bf0", "type", "veth", "peer", "name", side)
+                _ip("-n", ns, "link", "set", side, "netns", self.router)
+                _ip("-n", ns, "addr", "add", f"{address}/24", "dev", "bf0")
+                _ip("-n", ns, "link", "set", "bf0", "up")
+                _ip("-n", self.router, "addr", "add", f"{router_address}/24", "dev", side)
+                _ip("-n", self.router, "link", "set", side, "up")
+            _ip("-n", self.phone, "route", "add", "default", "via", ROUTER_ADDRESS)
         except BaseException:
             self.close()
             raise
@@ -109,10 +116,8 @@ class Lab:
                 process.wait(30)
             if process.stdout is not None:
                 process.stdout.close()
-        for ns in (self.phone, self.server):
+        for ns in (self.phone, self.router, self.server):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
-        for link in self._links:  # normally gone with the namespace
-            subprocess.run(["ip", "link", "del", link], capture_output=True, timeout=30)
         Path(f"/var/run/wireguard/{self.wireguard}.sock").unlink(missing_ok=True)
 
     def spawn(
@@ -162,25 +167,30 @@ class Lab:
         key = self.workdir / "phone.key"
         key.write_text(client_key + "\n")
         key.chmod(0o600)
+        endpoint = f"{ROUTER_ADDRESS}:{endpoint_port}"
         self.run(
             self.phone,
-            [
-                "wg",
-                "set",
-                self.wireguard,
-                "private-key",
-                str(key),
-                "peer",
-                server_public_key,
-                "endpoint",
-                f"{PROXY_ADDRESS}:{endpoint_port}",
-                "allowed-ips",
-                "0.0.0.0/0",
-            ],
-        )
+            ["wg", "set", self.wireguard, "private-key", str(key), "peer", server_public_key,
+             "endpoint", endpoint, "allowed-ips", "0.0.0.0/0"],
+        )  # fmt: skip
         _ip("-n", self.phone, "addr", "add", f"{TUNNEL_ADDRESS}/32", "dev", self.wireguard)
         _ip("-n", self.phone, "link", "set", self.wireguard, "up")
-        _ip("-n", self.phone, "route", "add", "default", "dev", self.wireguard)
+        _ip("-n", self.phone, "route", "replace", "default", "dev", self.wireguard)
+
+    def redirect(self, port: int, to_port: int) -> None:
+        """Hand the phone's TCP connections to ``port`` to the router's ``to_port`` (nftables)."""
+        rules = (
+            "table ip borderflow {\n"
+            "  chain prerouting {\n"
+            "    type nat hook prerouting priority dstnat;\n"
+            f'    iifname "phone" tcp dport {port} redirect to :{to_port}\n'
+            "  }\n"
+            "}\n"
+        )
+        subprocess.run(
+            ["ip", "netns", "exec", self.router, "nft", "-f", "-"],
+            input=rules, check=True, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
 
     def phone_app(self, *args: str) -> str:
         """Run the phone's app (``post`` or ``dns``) in the phone namespace; what it printed."""
