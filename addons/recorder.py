@@ -27,6 +27,7 @@ from borderflow.analysis.ids import derived_id
 from borderflow.analysis.live import LivePipeline
 from borderflow.analysis.pipeline import Settings
 from borderflow.analysis.records import Capture, Observation, SourceKind
+from borderflow.analysis.sources import quic_initial
 from borderflow.analysis.sources.mitm import ConnTracker, ExchangeSnapshot
 from borderflow.analysis.tls_hello import parse_client_hello
 from borderflow.analysis.version import VERSION
@@ -204,31 +205,36 @@ class Recorder:
             self._tracker.tls_failed(client.id, client, data.conn.error, client_side=False)
 
     def next_layer(self, nextlayer: layer.NextLayer) -> None:
-        """Forward TLS to a host that rejected interception before as raw, counted TCP.
+        """Forward TLS (or QUIC) to a host that rejected interception before as raw, counted
+        TCP (or UDP).
 
         Runs before mitmproxy's own layer choice, which leaves a layer another addon set alone.
         """
         if not self._pinned or self._tracker is None or nextlayer.layer is not None:
             return
         raw = nextlayer.data_client()
-        if raw[:1] != b"\x16":
-            return
-        hello = parse_client_hello(raw)
-        if hello is not None:
-            host = hello.server_name or _address(nextlayer.context.server)
-        elif _partial_client_hello(raw):
-            # mitmproxy picks its TLS layer on the first segment, so a ClientHello in several
-            # (large ones, e.g. with post-quantum key shares) is judged by its destination; its
-            # fields are read from the flow when it ends (ConnTracker.stream).
-            host = _address(nextlayer.context.server)
+        udp = nextlayer.context.client.transport_protocol == "udp"
+        if udp and quic_initial.is_initial(raw):
+            initial = quic_initial.InitialReader()
+            initial.datagram(raw)
+            hello = initial.hello
+        elif not udp and raw[:1] == b"\x16":
+            hello = parse_client_hello(raw)
+            if hello is None and not _partial_client_hello(raw):
+                return
         else:
             return
+        # mitmproxy picks its TLS or QUIC layer on the first segment or datagram, so a
+        # ClientHello in several (large ones, e.g. with post-quantum key shares) is judged by
+        # its destination; its fields are read from the flow when it ends (ConnTracker.stream).
+        host = (hello.server_name if hello else None) or _address(nextlayer.context.server)
         if host in self._pinned:
             client = nextlayer.context.client
             if hello is not None:
                 self._tracker.clienthello(client.id, client, hello, len(raw))
             self._tracker.passed_through(client.id, client)
-            nextlayer.layer = layers.TCPLayer(nextlayer.context)
+            context = nextlayer.context
+            nextlayer.layer = layers.UDPLayer(context) if udp else layers.TCPLayer(context)
 
     # -- flows ----------------------------------------------------------------------------
 
@@ -251,6 +257,14 @@ class Recorder:
     def websocket_end(self, flow: http.HTTPFlow) -> None:
         if self._tracker is not None:
             self._submit(self._tracker.websocket(flow.client_conn.id, flow))
+
+    def tcp_start(self, flow: tcp.TCPFlow) -> None:
+        if self._tracker is not None:
+            self._tracker.stream_started(flow.client_conn.id, flow)
+
+    def udp_start(self, flow: udp.UDPFlow) -> None:
+        if self._tracker is not None:
+            self._tracker.stream_started(flow.client_conn.id, flow)
 
     def tcp_end(self, flow: tcp.TCPFlow) -> None:
         if self._tracker is not None:

@@ -10,6 +10,7 @@ event per request, even building the rows is left for later: the live recorder h
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import time
 from collections.abc import Iterable, Mapping
@@ -32,12 +33,15 @@ from borderflow.analysis.records import (
     Record,
     TlsInfo,
 )
+from borderflow.analysis.sources.quic_initial import InitialReader
 from borderflow.analysis.tls_hello import ClientHelloInfo, ja3, ja4, parse_client_hello
 
 # Modes in which mitmproxy resolves the hostname the client asked for (so resp_h is the
 # proxy's choice of address, not the device's).
 _PROXY_RESOLVES = frozenset({"regular", "socks5", "upstream"})
 _MAX_HELLO = 64 * 1024  # bytes a ClientHello may take, several records included
+_MAX_INITIALS = 8  # datagrams a QUIC ClientHello may take
+_RawFlow = tcp.TCPFlow | udp.UDPFlow  # a protocol mitmproxy does not parse
 
 
 @dataclass(slots=True)
@@ -59,6 +63,7 @@ class _ConnState:
     decrypted: bool = False
     orig_bytes: int = 0
     resp_bytes: int = 0
+    stream: _RawFlow | None = None  # a raw flow that has started, not ended
     counted: bool = False
     trans_depth: int = 0
     depth_of: dict[str, int] = field(default_factory=dict)
@@ -292,9 +297,15 @@ class ConnTracker:
             )
         return Observation(records=obs.records, payloads=tuple(payloads))
 
+    def stream_started(self, key: str, flow: tcp.TCPFlow | udp.UDPFlow) -> None:
+        """A raw flow began: if it has not ended when its connection closes (a UDP flow still
+        open at shutdown), ``close`` counts it."""
+        self.state(key, flow.client_conn).stream = flow
+
     def stream(self, key: str, flow: tcp.TCPFlow | udp.UDPFlow) -> Observation:
         """A raw TCP or UDP flow (a protocol mitmproxy does not parse) that ended."""
         st = self.state(key, flow.client_conn)
+        st.stream = None
         st.server = st.server or flow.server_conn
         sent = b"".join(m.content for m in flow.messages if m.from_client)
         received = b"".join(m.content for m in flow.messages if not m.from_client)
@@ -303,7 +314,14 @@ class ConnTracker:
         st.counted = True
         if st.why is NotDecryptedWhy.PASSED_THROUGH and st.hello is None:
             # Passed through before its ClientHello was whole: read it from what was sent.
-            st.hello = parse_client_hello(sent[:_MAX_HELLO])
+            if isinstance(flow, udp.UDPFlow):
+                initial = InitialReader()
+                for m in flow.messages[:_MAX_INITIALS]:
+                    if m.from_client:
+                        initial.datagram(m.content)
+                st.hello = initial.hello
+            else:
+                st.hello = parse_client_hello(sent[:_MAX_HELLO])
             if st.hello is not None and st.hello.server_name:
                 st.server_name = st.hello.server_name
         if st.why is None and flow.client_conn.tls_established:
@@ -356,10 +374,13 @@ class ConnTracker:
 
     def close(self, key: str, *, ended: float | None = None) -> Observation:
         """The client connection closed: its conn row, and its tls row if it spoke TLS."""
-        st = self._open.pop(key, None)
+        st = self._open.get(key)
         if st is None:
             return Observation()
-        return _conn_observation(self.capture_id, self.app, st, ended)
+        unfinished = self.stream(key, st.stream) if st.stream is not None else Observation()
+        del self._open[key]
+        closed = _conn_observation(self.capture_id, self.app, st, ended)
+        return dataclasses.replace(closed, payloads=unfinished.payloads)
 
     def close_all(self, *, ended: float | None = None) -> Iterable[Observation]:
         """Every connection still open (end of a file, or proxy shutdown)."""
@@ -451,7 +472,7 @@ def _conn_observation(
                 server_name=(hello.server_name if hello else None) or client.sni,
                 alpn=",".join(hello.alpn) if hello else None,
                 ja3=ja3(hello) if hello else None,
-                ja4=ja4(hello) if hello else None,
+                ja4=ja4(hello, transport="quic" if proto == "udp" else "tcp") if hello else None,
                 established=(st.tls_established or client.tls_established) and not st.tls_failure,
                 failure=st.tls_failure,
             )

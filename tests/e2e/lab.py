@@ -26,7 +26,7 @@ from tests.support import netns_lab
 from tests.support.netns_lab import Lab
 from tests.support.servers import Mitmdump
 
-HOSTS = ("api.example-pay.test", "pinned.example-pay.test")  # the app servers' certificate
+HOSTS = ("api.example-pay.test", "pinned.example-pay.test", "quic-pinned.example-pay.test")
 
 
 class LabProxy(Mitmdump):
@@ -58,13 +58,20 @@ class Setup:
     app_ca: Path  # the CA the app's servers use: all a pinning app trusts
 
     def app_posts(
-        self, host: str, body: object, *, pinning: bool = False, split_hello: bool = False
+        self,
+        host: str,
+        body: object,
+        *,
+        pinning: bool = False,
+        split_hello: bool = False,
+        http3: bool = False,
     ) -> str:
-        """The phone's app POSTs ``body`` as JSON to ``host``; the status line it got, or
-        "rejected: ...". It trusts mitmproxy's CA (installed on the phone) unless ``pinning``.
+        """The phone's app POSTs ``body`` as JSON to ``host`` (over HTTP/3 if ``http3``); the
+        status line it got, or "rejected: ...". It trusts mitmproxy's CA (installed on the
+        phone) unless ``pinning``.
         """
         ca = self.app_ca if pinning else self.proxy.ca_pem
-        args = ["post", host, "--cafile", str(ca), "--body", json.dumps(body)]
+        args = ["post3" if http3 else "post", host, "--cafile", str(ca), "--body", json.dumps(body)]
         return self.lab.phone_app(*args, *(["--split-hello"] if split_hello else []))
 
 

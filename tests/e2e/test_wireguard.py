@@ -92,6 +92,32 @@ def test_the_pinning_app_connects_again_and_passes_through(setup: Setup, split_h
     assert {(c["resp_h"], c["resolved_by"]) for c in passed} == {(SERVER_ADDRESS, "device")}
 
 
+def test_an_http3_exchange_is_recorded_like_any_other(setup: Setup) -> None:
+    body = {"email": "h3.user@example.com"}
+    assert setup.app_posts("api.example-pay.test", body, http3=True) == "HTTP/3 200"
+
+    db = setup.proxy.db
+    (exchange,) = wait_for_rows(db, "SELECT * FROM http WHERE http_version = 'HTTP/3'")
+    (conn,) = wait_for_rows(db, "SELECT * FROM conn WHERE uid = ?", exchange["uid"])
+    assert (conn["proto"], conn["decrypted"], conn["resolved_by"]) == ("udp", 1, "device")
+    (tls,) = rows(db, "SELECT * FROM tls WHERE uid = ?", conn["uid"])
+    assert (tls["version"], tls["alpn"], tls["established"]) == ("QUICv1", "h3", 1)
+    assert str(tls["ja4"]).startswith("q13d")  # JA4 marks QUIC with "q"
+    (finding,) = wait_for_rows(db, "SELECT * FROM finding WHERE uid = ?", conn["uid"])
+    assert (finding["category"], finding["location"]) == ("contact.email", "body/json:$.email")
+
+
+def test_a_pinning_app_over_quic_is_recorded_then_passed_through(setup: Setup) -> None:
+    """QUIC's first Initial is judged like a TLS ClientHello; passed through, it is raw UDP."""
+    host = "quic-pinned.example-pay.test"
+    assert setup.app_posts(host, {}, pinning=True, http3=True).startswith("rejected")
+    (pinned,) = wait_for_rows(setup.proxy.db, "SELECT * FROM conn WHERE server_name = ?", host)
+    assert (pinned["proto"], pinned["not_decrypted_why"]) == ("udp", "pinned_tls")
+
+    assert setup.app_posts(host, {}, pinning=True, http3=True) == "HTTP/3 200"
+    # The passed-through flow is written when it ends: see the shutdown test below.
+
+
 def test_the_phones_dns_lookups_through_the_tunnel_become_dns_rows(setup: Setup) -> None:
     assert setup.lab.phone_app("dns", "mgw.alipay.com") == SERVER_ADDRESS
 
@@ -113,3 +139,11 @@ def test_stopping_the_proxy_writes_open_udp_flows_and_exits_cleanly(setup: Setup
     assert (conn["proto"], conn["service"]) == ("udp", "dns")
     assert (conn["orig_h"], conn["resp_h"], conn["resp_p"]) == (TUNNEL_ADDRESS, SERVER_ADDRESS, 53)
     assert conn["resolved_by"] == "device"
+    (quic,) = rows(
+        setup.proxy.db,
+        "SELECT * FROM conn WHERE server_name = ? AND not_decrypted_why = 'passed_through'",
+        "quic-pinned.example-pay.test",
+    )
+    assert quic["proto"] == "udp"
+    assert quic["orig_bytes"] > 1200  # QUIC pads the client's first flight to 1,200 bytes
+    assert quic["resp_bytes"] > 0

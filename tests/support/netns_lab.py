@@ -14,8 +14,8 @@ touched. Addresses are from 198.18.0.0/15, the range set aside for network tests
 Needs root (namespaces, a TUN device), iproute2's ``ip``, ``nft``, ``wireguard-go`` and ``wg``
 (Debian: iproute2, nftables, wireguard-go, wireguard-tools); ``missing()`` says what is absent.
 
-Run as a module inside a namespace it is one of the parties: ``serve`` (the servers), ``post``
-and ``dns`` (the phone's app).
+Run as a module inside a namespace it is one of the parties: ``serve`` (the servers: HTTPS,
+HTTP/3 and DNS), ``post``, ``post3`` and ``dns`` (the phone's app).
 """
 
 from __future__ import annotations
@@ -34,7 +34,15 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
+
+from aioquic.asyncio.client import connect as quic_connect
+from aioquic.asyncio.protocol import QuicConnectionProtocol
+from aioquic.asyncio.server import serve as quic_serve
+from aioquic.h3.connection import H3_ALPN, H3Connection
+from aioquic.h3.events import DataReceived, HeadersReceived
+from aioquic.quic.configuration import QuicConfiguration
+from aioquic.quic.events import ProtocolNegotiated, QuicEvent
 
 from tests.support.tls_client import tls_over_tunnel
 
@@ -238,14 +246,82 @@ class _Dns(asyncio.DatagramProtocol):
         self.transport.sendto(header + question[:end] + answer, addr)
 
 
+_ANSWER = json.dumps({"ok": True}).encode()
+
+
+class _Http3Server(QuicConnectionProtocol):
+    """Answers every HTTP/3 request, once its body is in, with a small JSON."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._h3: H3Connection | None = None
+
+    def quic_event_received(self, event: QuicEvent) -> None:
+        if isinstance(event, ProtocolNegotiated):
+            self._h3 = H3Connection(self._quic)
+        if self._h3 is None:
+            return
+        for h3_event in self._h3.handle_event(event):
+            if isinstance(h3_event, HeadersReceived | DataReceived) and h3_event.stream_ended:
+                headers = [(b":status", b"200"), (b"content-type", b"application/json")]
+                self._h3.send_headers(h3_event.stream_id, headers)
+                self._h3.send_data(h3_event.stream_id, _ANSWER, end_stream=True)
+                self.transmit()
+
+
+class _Http3Client(QuicConnectionProtocol):
+    """Sends one POST and waits for its answer's status."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._h3 = H3Connection(self._quic)
+        self.status = asyncio.get_running_loop().create_future()
+
+    def post(self, host: str, body: bytes) -> None:
+        stream = self._quic.get_next_available_stream_id()
+        self._h3.send_headers(
+            stream,
+            [(b":method", b"POST"), (b":scheme", b"https"), (b":authority", host.encode()),
+             (b":path", b"/v1/track"), (b"content-type", b"application/json")],
+        )  # fmt: skip
+        self._h3.send_data(stream, body, end_stream=True)
+        self.transmit()
+
+    def quic_event_received(self, event: QuicEvent) -> None:
+        for h3_event in self._h3.handle_event(event):
+            if isinstance(h3_event, HeadersReceived) and not self.status.done():
+                self.status.set_result(dict(h3_event.headers).get(b":status", b"?").decode())
+
+
 async def _serve(cert: str, key: str) -> None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     server = await asyncio.start_server(_https, SERVER_ADDRESS, HTTPS_PORT, ssl=context)
+    quic = QuicConfiguration(is_client=False, alpn_protocols=H3_ALPN)
+    quic.load_cert_chain(Path(cert), Path(key))
+    await quic_serve(SERVER_ADDRESS, HTTPS_PORT, configuration=quic, create_protocol=_Http3Server)
     loop = asyncio.get_running_loop()
     await loop.create_datagram_endpoint(_Dns, local_addr=(SERVER_ADDRESS, DNS_PORT))
     print("ready", flush=True)
     await server.serve_forever()
+
+
+async def _post3(host: str, cafile: str, body: str) -> str:
+    """``_post`` over HTTP/3 (QUIC, UDP) to the same address and port."""
+    quic = QuicConfiguration(is_client=True, alpn_protocols=H3_ALPN, server_name=host)
+    quic.load_verify_locations(cafile)
+    try:
+        async with (
+            asyncio.timeout(30),
+            quic_connect(
+                SERVER_ADDRESS, HTTPS_PORT, configuration=quic, create_protocol=_Http3Client
+            ) as client,
+        ):
+            assert isinstance(client, _Http3Client)
+            client.post(host, body.encode())
+            return f"HTTP/3 {await client.status}"
+    except ConnectionError as e:
+        return f"rejected: {e}"
 
 
 def _post(host: str, cafile: str, body: str, *, split_hello: bool) -> str:
@@ -291,6 +367,10 @@ def main() -> None:
     post.add_argument("--cafile", required=True)
     post.add_argument("--body", required=True)
     post.add_argument("--split-hello", action="store_true")
+    post3 = commands.add_parser("post3")
+    post3.add_argument("host")
+    post3.add_argument("--cafile", required=True)
+    post3.add_argument("--body", required=True)
     dns = commands.add_parser("dns")
     dns.add_argument("name")
     args = parser.parse_args()
@@ -298,6 +378,8 @@ def main() -> None:
         asyncio.run(_serve(args.cert, args.key))
     elif args.command == "post":
         print(_post(args.host, args.cafile, args.body, split_hello=args.split_hello))
+    elif args.command == "post3":
+        print(asyncio.run(_post3(args.host, args.cafile, args.body)))
     else:
         print(_dns(args.name))
 
