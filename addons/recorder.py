@@ -33,6 +33,9 @@ from borderflow.analysis.tls_hello import parse_client_hello
 from borderflow.analysis.version import VERSION
 
 logger = logging.getLogger(__name__)
+# What went wrong while recording, in this process: `borderflow proxy` exits with status 1 when
+# this is not empty (mitmdump's own status cannot be set from an addon once it runs).
+failures: list[str] = []
 
 
 class Recorder:
@@ -151,6 +154,7 @@ class Recorder:
         try:
             pipeline.close()
         except BorderflowError as e:
+            failures.append(str(e))
             logger.error(f"borderflow: {e}")
         else:
             logger.info(f"borderflow: {pipeline.counts.records} rows written")
@@ -299,6 +303,7 @@ class Recorder:
 
     def _fatal(self, message: str) -> None:
         # Proxying traffic that is not recorded would defeat the purpose: stop instead.
+        failures.append(message)
         logger.error(f"borderflow: {message}; stopping the proxy")
         ctx.master.shutdown()
 

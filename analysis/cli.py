@@ -188,6 +188,8 @@ def proxy(
         profile=profile_path,
         settings=settings,
     )
+    from borderflow.addons import recorder
+
     mitmdump(args)
     # Everything is written once mitmdump returns. Leave without the interpreter's
     # finalisation: there mitmproxy_rs's threads (WireGuard, local and TUN modes) can crash
@@ -196,7 +198,7 @@ def proxy(
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(1 if recorder.failures else 0)  # 1: the recorder stopped the proxy (it said why)
 
 
 def entry_script() -> Path:

@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import json
 import re
-import resource
 import signal
 import socket
 import threading
@@ -36,7 +35,6 @@ from tests.support.servers import (
     Upstream,
     connect_tunnel,
     encode_frame,
-    poll,
     read_frame,
     reply_to,
 )
@@ -481,26 +479,6 @@ def test_ctrl_c_in_a_burst_loses_no_exchange_the_client_saw_complete(own_proxy: 
 # -- the database ----------------------------------------------------------------------------
 
 
-def pipeline_helper(proxy: Mitmdump) -> int:
-    """The pid of the recorder's pipeline process (spawned by multiprocessing)."""
-
-    def find() -> list[int]:
-        return [pid for pid, cmd in proxy.children() if "spawn_main" in cmd]
-
-    (pid,) = poll(find, timeout=30, what="the pipeline helper process")
-    return pid
-
-
-def make_database_unwritable(proxy: Mitmdump) -> None:
-    """From now on every write of the process that owns the database fails, as on a full disk.
-
-    Root ignores file permissions but not resource limits: RLIMIT_FSIZE 0 makes each write
-    to a file fail with EFBIG (Python ignores the SIGXFSZ that comes with it).
-    """
-    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.prlimit(pipeline_helper(proxy), resource.RLIMIT_FSIZE, (0, hard))
-
-
 def one_request_then_wait_for_exit(proxy: Mitmdump) -> str:
     with client(proxy) as c:
         assert c.get("https://api.example-pay.test/after-disk-full").status_code == 200
@@ -513,7 +491,7 @@ def one_request_then_wait_for_exit(proxy: Mitmdump) -> str:
 @timeout
 def test_database_that_becomes_unwritable_stops_the_proxy(own_proxy: Mitmdump) -> None:
     proxy = own_proxy.start()
-    make_database_unwritable(proxy)
+    proxy.make_database_unwritable()
     log = one_request_then_wait_for_exit(proxy)
     assert re.search(r"borderflow: .*cannot write.*; stopping the proxy", log), log
     with pytest.raises(ConnectionRefusedError):  # nothing goes through unrecorded any more
@@ -524,7 +502,7 @@ def test_database_that_becomes_unwritable_stops_the_proxy(own_proxy: Mitmdump) -
 @timeout
 def test_unwritable_database_error_names_the_file(own_proxy: Mitmdump) -> None:
     proxy = own_proxy.start()
-    make_database_unwritable(proxy)
+    proxy.make_database_unwritable()
     log = one_request_then_wait_for_exit(proxy)
     (line,) = [x for x in log.splitlines() if "stopping the proxy" in x]
     assert str(proxy.db) in line

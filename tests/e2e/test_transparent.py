@@ -58,3 +58,13 @@ def test_a_pinning_app_is_recorded_then_passed_through(setup: Setup) -> None:
     assert [c["not_decrypted_why"] for c in found] == ["pinned_tls", "passed_through"]
     assert {(c["orig_h"], c["resp_h"]) for c in found} == {(PHONE_ADDRESS, SERVER_ADDRESS)}
     assert rows(setup.proxy.db, "SELECT * FROM http WHERE uid = ?", found[1]["uid"]) == []
+
+
+def test_a_database_that_becomes_unwritable_stops_the_proxy_with_status_1(setup: Setup) -> None:
+    """Last in this module: it stops the proxy. Nothing goes through unrecorded, and a script
+    running ``borderflow proxy`` sees that it failed."""
+    setup.proxy.make_database_unwritable()
+    setup.app_posts("api.example-pay.test", {"n": 1})
+    assert setup.proxy.wait(60) == 1
+    (line,) = [x for x in setup.proxy.output().splitlines() if "stopping the proxy" in x]
+    assert str(setup.proxy.db) in line

@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -526,6 +527,23 @@ class Mitmdump:
                 self._changed.wait(remaining)
 
     # -- processes --
+
+    def pipeline_helper(self) -> int:
+        """The pid of the recorder's pipeline process (spawned by multiprocessing)."""
+
+        def find() -> list[int]:
+            return [pid for pid, cmd in self.children() if "spawn_main" in cmd]
+
+        (pid,) = poll(find, timeout=30, what="the pipeline helper process")
+        return pid
+
+    def make_database_unwritable(self) -> None:
+        """From now on every write of the process that owns the database fails, as on a full
+        disk. Root ignores file permissions but not resource limits: RLIMIT_FSIZE 0 makes each
+        write to a file fail with EFBIG (Python ignores the SIGXFSZ that comes with it).
+        """
+        _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.prlimit(self.pipeline_helper(), resource.RLIMIT_FSIZE, (0, hard))
 
     def children(self) -> list[tuple[int, str]]:
         """(pid, command line) of mitmdump's child processes (the pipeline helper, ...)."""
