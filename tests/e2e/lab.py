@@ -65,14 +65,17 @@ class Setup:
         pinning: bool = False,
         split_hello: bool = False,
         http3: bool = False,
+        keylog: Path | None = None,
     ) -> str:
         """The phone's app POSTs ``body`` as JSON to ``host`` (over HTTP/3 if ``http3``); the
         status line it got, or "rejected: ...". It trusts mitmproxy's CA (installed on the
-        phone) unless ``pinning``.
+        phone) unless ``pinning``, and writes its TLS secrets to ``keylog`` if given.
         """
         ca = self.app_ca if pinning else self.proxy.ca_pem
         args = ["post3" if http3 else "post", host, "--cafile", str(ca), "--body", json.dumps(body)]
-        return self.lab.phone_app(*args, *(["--split-hello"] if split_hello else []))
+        args += ["--split-hello"] if split_hello else []
+        args += ["--keylog", str(keylog)] if keylog else []
+        return self.lab.phone_app(*args)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,11 @@ between them.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import mitmproxy_rs
 import pytest
@@ -123,6 +127,48 @@ def test_the_phones_dns_lookups_through_the_tunnel_become_dns_rows(setup: Setup)
 
     (lookup,) = wait_for_rows(setup.proxy.db, "SELECT * FROM dns WHERE query = 'mgw.alipay.com'")
     assert (lookup["qtype_name"], lookup["rcode"], lookup["answers"]) == ("A", 0, SERVER_ADDRESS)
+
+
+def test_a_capture_taken_on_the_phone_replays_to_what_the_proxy_recorded(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """The researcher's day: the proxy records while a capture is taken on the phone, with the
+    app's TLS secrets; replayed, it goes through the same pipeline to the same findings."""
+    capture, keys, replayed = tmp_path / "phone.pcap", tmp_path / "keys.log", tmp_path / "r.db"
+    tcpdump = setup.lab.spawn(
+        setup.lab.phone,
+        ["tcpdump", "-i", setup.lab.wireguard, "--immediate-mode", "-Z", "root", "-U",
+         "-w", str(capture), "tcp", "port", str(netns_lab.HTTPS_PORT)],
+    )  # fmt: skip
+    assert tcpdump.stdout is not None
+    while "listening on" not in (line := tcpdump.stdout.readline()):
+        assert line, "tcpdump did not start"
+    body = {"email": "day.user@example.com", "imei": "490154203237518"}
+    assert setup.app_posts("api.example-pay.test", body, keylog=keys) == "HTTP/1.1 200 OK"
+    tcpdump.send_signal(signal.SIGINT)
+    assert tcpdump.wait(30) == 0
+
+    borderflow = Path(sys.executable).with_name("borderflow")
+    subprocess.run(
+        [borderflow, "replay", capture, "--db", replayed, "--key-log", keys],
+        check=True,
+        capture_output=True,
+    )
+    columns = "SELECT category, detector, location, confidence FROM finding"
+    live = wait_for_rows(
+        setup.proxy.db,
+        f"{columns} WHERE uid IN (SELECT uid FROM finding WHERE category = ?) ORDER BY 1, 2, 3",
+        "identifiers.device",
+        count=2,
+    )
+    assert rows(replayed, f"{columns} ORDER BY 1, 2, 3") == live
+    (conn,) = rows(replayed, "SELECT * FROM conn")
+    assert (conn["orig_h"], conn["resp_h"], conn["server_name"], conn["decrypted"]) == (
+        TUNNEL_ADDRESS,
+        SERVER_ADDRESS,
+        "api.example-pay.test",
+        1,
+    )
 
 
 def test_stopping_the_proxy_writes_open_udp_flows_and_exits_cleanly(setup: Setup) -> None:

@@ -11,8 +11,9 @@ touched. Addresses are from 198.18.0.0/15, the range set aside for network tests
 - Transparent mode: the phone's default route is the router, and ``redirect`` makes the
   router's nftables hand the phone's HTTPS connections to the proxy's port.
 
-Needs root (namespaces, a TUN device), iproute2's ``ip``, ``nft``, ``wireguard-go`` and ``wg``
-(Debian: iproute2, nftables, wireguard-go, wireguard-tools); ``missing()`` says what is absent.
+Needs root (namespaces, a TUN device), iproute2's ``ip``, ``nft``, ``wireguard-go``, ``wg`` and
+``tcpdump`` (Debian: iproute2, nftables, wireguard-go, wireguard-tools, tcpdump); ``missing()``
+says what is absent.
 
 Run as a module inside a namespace it is one of the parties: ``serve`` (the servers: HTTPS,
 HTTP/3 and DNS), ``post``, ``post3`` and ``dns`` (the phone's app).
@@ -324,12 +325,15 @@ async def _post3(host: str, cafile: str, body: str) -> str:
         return f"rejected: {e}"
 
 
-def _post(host: str, cafile: str, body: str, *, split_hello: bool) -> str:
+def _post(host: str, cafile: str, body: str, *, split_hello: bool, keylog: str | None) -> str:
     """POST ``body`` to ``host`` at the server's address, as an app with its own trust store.
 
-    ``split_hello`` sends the ClientHello in two segments, as large hellos arrive.
+    ``split_hello`` sends the ClientHello in two segments, as large hellos arrive; ``keylog``
+    is where the app writes its TLS secrets (SSLKEYLOGFILE), as an instrumented app does.
     """
     context = ssl.create_default_context(cafile=cafile)
+    if keylog is not None:
+        context.keylog_filename = keylog
     data = body.encode()
     request = (
         f"POST /v1/track HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n"
@@ -367,6 +371,7 @@ def main() -> None:
     post.add_argument("--cafile", required=True)
     post.add_argument("--body", required=True)
     post.add_argument("--split-hello", action="store_true")
+    post.add_argument("--keylog")
     post3 = commands.add_parser("post3")
     post3.add_argument("host")
     post3.add_argument("--cafile", required=True)
@@ -377,7 +382,11 @@ def main() -> None:
     if args.command == "serve":
         asyncio.run(_serve(args.cert, args.key))
     elif args.command == "post":
-        print(_post(args.host, args.cafile, args.body, split_hello=args.split_hello))
+        print(
+            _post(
+                args.host, args.cafile, args.body, split_hello=args.split_hello, keylog=args.keylog
+            )
+        )
     elif args.command == "post3":
         print(asyncio.run(_post3(args.host, args.cafile, args.body)))
     else:
