@@ -468,7 +468,10 @@ def _conn_observation(
             TlsInfo(
                 uid=st.uid,
                 ts=st.ts,
-                version=client.tls_version or (hello.version_name if hello else None),
+                # QUIC carries TLS 1.3; mitmproxy says "QUICv1", pcap replay the hello's version.
+                version=(hello.version_name if hello and proto == "udp" else None)
+                or client.tls_version
+                or (hello.version_name if hello else None),
                 server_name=(hello.server_name if hello else None) or client.sni,
                 alpn=",".join(hello.alpn) if hello else None,
                 ja3=ja3(hello) if hello else None,

@@ -105,7 +105,7 @@ def test_an_http3_exchange_is_recorded_like_any_other(setup: Setup) -> None:
     (conn,) = wait_for_rows(db, "SELECT * FROM conn WHERE uid = ?", exchange["uid"])
     assert (conn["proto"], conn["decrypted"], conn["resolved_by"]) == ("udp", 1, "device")
     (tls,) = rows(db, "SELECT * FROM tls WHERE uid = ?", conn["uid"])
-    assert (tls["version"], tls["alpn"], tls["established"]) == ("QUICv1", "h3", 1)
+    assert (tls["version"], tls["alpn"], tls["established"]) == ("TLSv1.3", "h3", 1)  # as replay
     assert str(tls["ja4"]).startswith("q13d")  # JA4 marks QUIC with "q"
     (finding,) = wait_for_rows(db, "SELECT * FROM finding WHERE uid = ?", conn["uid"])
     assert (finding["category"], finding["location"]) == ("contact.email", "body/json:$.email")
