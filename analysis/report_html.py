@@ -37,6 +37,7 @@ from borderflow.analysis.report_model import (
     NotInspected,
     Report,
     Where,
+    noun,
 )
 
 # What each reason for not reading a connection means, in words a reader can cite.
@@ -154,7 +155,7 @@ def num(n: int | float) -> str:
 
 
 def findings(n: int) -> str:
-    return f"{n:,} finding" if n == 1 else f"{n:,} findings"
+    return f"{n:,} {noun(n, 'finding')}"
 
 
 def seen(first: float, last: float) -> str:
@@ -276,9 +277,11 @@ def _headline(report: Report, laws: set[str]) -> str:
     out = ['<section class="part first" id="headline"><h2>Headline</h2>']
     countries = ", ".join(e(country(j["country"])) for j in h["by_jurisdiction"])
     lead = (
-        f"The app sent <strong>{num(h['findings'])}</strong> pieces of personal data in "
-        f"<strong>{num(h['categories'])}</strong> categories over {num(h['connections'])} "
-        f"connections to {num(h['destinations'])} destinations. "
+        f"The app sent <strong>{num(h['findings'])}</strong> "
+        f"{noun(h['findings'], 'piece', 'pieces')} of personal data in "
+        f"<strong>{num(h['categories'])}</strong> {noun(h['categories'], 'category', 'categories')}"
+        f" over {num(h['connections'])} {noun(h['connections'], 'connection')} to "
+        f"{num(h['destinations'])} {noun(h['destinations'], 'destination')}. "
     )
     if h["cross_border_findings"]:
         lead += (
@@ -367,7 +370,8 @@ def _category(c: Category, laws: set[str]) -> str:
     out = [
         f'<section class="category" id="{cid}"><h3><code>{e(c["category"])}</code>{badge}</h3>',
         '<dl class="facts">',
-        f"<dt>found</dt><dd>{num(c['findings'])} times in {num(c['connections'])} connections</dd>",
+        f"<dt>found</dt><dd>{num(c['findings'])} {noun(c['findings'], 'time')} in "
+        f"{num(c['connections'])} {noun(c['connections'], 'connection')}</dd>",
         f"<dt>first seen</dt><dd>{e(when(c['first_seen']))}</dd>",
         f"<dt>last seen</dt><dd>{e(when(c['last_seen']))}</dd>",
         f"<dt>Apple App Privacy</dt><dd>{e('; '.join(store['apple']) or '—')}</dd>",
@@ -691,7 +695,8 @@ def map_svg(report: Report) -> str:
         r = 5.0 + 19.0 * math.sqrt(g["findings"] / most) if most else 5.0
         colour = "#b42318" if g["cross_border"] else "#47607a"
         title = (
-            f"{country(g['country'])}: {findings(g['findings'])} in {g['connections']} connections"
+            f"{country(g['country'])}: {findings(g['findings'])} in {g['connections']}"
+            f" {noun(g['connections'], 'connection')}"
             + (", outside home" if g["cross_border"] else "")
         )
         svg.append(
@@ -784,7 +789,8 @@ def _not_inspected(report: Report) -> str:
     total = sum(r["connections"] for r in rows)
     sent = sum(r["orig_bytes"] for r in rows)
     out.append(
-        f'<p class="notice"><strong>{num(total)} connections could not be read.</strong> What'
+        f'<p class="notice"><strong>{num(total)} {noun(total, "connection")} could not be read.'
+        f"</strong> What"
         f" they carried is unknown; {num(sent)} bytes were sent in them. Personal data in them"
         " would not appear among the findings above: <strong>not seen does not mean not"
         " sent.</strong></p>"

@@ -17,6 +17,7 @@ from borderflow.analysis.report_model import (
     NotInspected,
     Report,
     Where,
+    noun,
 )
 
 # Characters a backslash makes literal that could start markup inside a line: emphasis, code,
@@ -141,11 +142,13 @@ def _headline(report: Report) -> list[str]:
     h = report["headline"]
     out = ["## Headline", ""]
     out += [
-        f"- **{h['findings']}** pieces of personal data sent, in **{h['categories']}** categories,"
-        f" over {h['requests']} requests",
+        f"- **{h['findings']}** {noun(h['findings'], 'piece', 'pieces')} of personal data sent,"
+        f" in **{h['categories']}** {noun(h['categories'], 'category', 'categories')},"
+        f" over {h['requests']} {noun(h['requests'], 'request')}",
         f"- **{h['cross_border_findings']}** of them cross-border"
-        f" (to {h['cross_border_destinations']} of {h['destinations']} destinations)",
-        f"- {h['connections']} connections: {h['decrypted']} decrypted,"
+        f" (to {h['cross_border_destinations']} of {h['destinations']}"
+        f" {noun(h['destinations'], 'destination')})",
+        f"- {h['connections']} {noun(h['connections'], 'connection')}: {h['decrypted']} decrypted,"
         f" **{h['not_inspected']}** not inspected (see below: not seen is not not sent)",
         "",
     ]
@@ -184,7 +187,8 @@ def _categories(categories: list[Category]) -> list[str]:
         out += [
             f"### {text(c['category'])}",
             "",
-            f"{c['findings']} findings in {c['connections']} connections,"
+            f"{c['findings']} {noun(c['findings'], 'finding')} in {c['connections']}"
+            f" {noun(c['connections'], 'connection')},"
             f" {when(c['first_seen'])} to {when(c['last_seen'])};"
             f" cross-border: {_yes(c['cross_border'])}."
             f" Apple: {_list(c['store']['apple']) or 'none'};"

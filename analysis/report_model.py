@@ -226,3 +226,8 @@ class Report(TypedDict):
     declared: Declared | None
     laws: list[LawInfo]  # every law id mentioned anywhere above
     weird: list[WeirdCount]  # problems met while recording, most first
+
+
+def noun(n: int, singular: str, plural: str | None = None) -> str:
+    """The word for ``n`` of a thing, as a sentence in a report needs it: 1 finding, 2 findings."""
+    return singular if n == 1 else plural or f"{singular}s"

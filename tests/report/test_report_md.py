@@ -88,6 +88,7 @@ def test_markdown_carries_headline_categories_and_not_inspected(synthetic_db: Pa
     md = report_md.render(report.build(db, database_name="s.db"))
     assert md.startswith("# Cross-border data-flow report\n")
     assert "- **9** pieces of personal data sent, in **5** categories" in md
+    assert "\n1 finding in 1 connection, " in md  # not "1 findings in 1 connections"
     assert "### location.precise" in md
     assert "| track.cn.example | 203.0.113.5 | CN | Tencent Cloud → Tencent Holdings (CN) |" in md
     assert (
