@@ -25,6 +25,8 @@ from aioquic.quic.events import ProtocolNegotiated, QuicEvent
 from tests.support.netns_lab import DNS_PORT, HTTPS_PORT, SERVER_ADDRESS
 from tests.support.tls_client import tls_over_tunnel
 
+_ANSWER = json.dumps({"ok": True}).encode()  # every server's answer
+
 
 async def _https(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     head = await reader.readuntil(b"\r\n\r\n")
@@ -34,11 +36,10 @@ async def _https(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
         if name.strip().lower() == b"content-length":
             length = int(value)
     await reader.readexactly(length)
-    body = json.dumps({"ok": True}).encode()
     writer.write(
         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-        + f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
-        + body
+        + f"content-length: {len(_ANSWER)}\r\nconnection: close\r\n\r\n".encode()
+        + _ANSWER
     )
     await writer.drain()
     writer.close()
@@ -58,9 +59,6 @@ class _Dns(asyncio.DatagramProtocol):
         answer = struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton(SERVER_ADDRESS)
         header = struct.pack("!HHHHHH", query_id, 0x8180, 1, 1, 0, 0)
         self.transport.sendto(header + question[:end] + answer, addr)
-
-
-_ANSWER = json.dumps({"ok": True}).encode()
 
 
 class _Http3Server(QuicConnectionProtocol):
