@@ -211,6 +211,20 @@ def destination_per_name(db: Database) -> None:
     db.table("conn").create_index(["resp_h", "server_name"])
 
 
+# The report's covering index over conn, as report_indexes made it (same_connections adds one).
+_CONN_BY_DESTINATION = (
+    "resp_h",
+    "server_name",
+    "decrypted",
+    "not_decrypted_why",
+    "ts",
+    "orig_bytes",
+    "resp_bytes",
+    "capture_id",
+    "app",
+)
+
+
 @migrations()
 def report_indexes(db: Database) -> None:
     """Covering indexes for the report, so a million connections are read in order, not sorted.
@@ -222,20 +236,25 @@ def report_indexes(db: Database) -> None:
     evidence) and the columns counted per destination.
     """
     db.execute("DROP INDEX IF EXISTS idx_conn_resp_h_server_name")
-    db.table("conn").create_index(
-        [
-            "resp_h",
-            "server_name",
-            "decrypted",
-            "not_decrypted_why",
-            "ts",
-            "orig_bytes",
-            "resp_bytes",
-            "capture_id",
-            "app",
-        ],
-        index_name="conn_by_destination",
-    )
+    db.table("conn").create_index(list(_CONN_BY_DESTINATION), index_name="conn_by_destination")
     db.table("finding").create_index(
         ["direction", "category", "ts", "uid", "trans_depth"], index_name="finding_by_category"
+    )
+
+
+@migrations()
+def same_connections(db: Database) -> None:
+    """``conn.same_as``: the uid of the row kept when two captures recorded one connection.
+
+    A live session and a capture taken on the phone at the same time hold the same
+    connections twice; ``store.mark_same_connections`` links them (by Community ID and time),
+    and counts take one of each. ``same_as`` joins the report's covering index, so scoping
+    on it keeps that pass on the index alone.
+    """
+    db.table("conn").add_column("same_as", str)
+    db.table("conn").create_index(["community_id", "ts"])
+    db.execute("CREATE INDEX conn_same_as ON conn(same_as) WHERE same_as IS NOT NULL")
+    db.execute("DROP INDEX IF EXISTS conn_by_destination")
+    db.table("conn").create_index(
+        [*_CONN_BY_DESTINATION, "same_as"], index_name="conn_by_destination"
     )

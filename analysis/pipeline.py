@@ -29,7 +29,15 @@ from borderflow.analysis.classify import Classification, classify
 from borderflow.analysis.detectors.profile import Profile
 from borderflow.analysis.enrich import Enricher
 from borderflow.analysis.errors import DatabaseError
-from borderflow.analysis.records import Connection, Finding, Observation, Payload, Record, Weird
+from borderflow.analysis.records import (
+    Capture,
+    Connection,
+    Finding,
+    Observation,
+    Payload,
+    Record,
+    Weird,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +132,7 @@ class Pipeline:
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.counts = Counts()
         self.error: str | None = None
+        self._captures: set[str] = set()  # written here: linked to other captures at the end
         self._enricher = Enricher.from_environment()  # opens the geo databases on first use
         self._thread = threading.Thread(target=self._run, name="borderflow-writer", daemon=True)
         self._thread.start()
@@ -204,6 +213,7 @@ class Pipeline:
             if found and not self._write(found):
                 return
             if stopping and not backlog and not records and self._queue.empty():
+                self._link_same_connections()
                 return
 
     def _next(self, wait: float | None) -> object:
@@ -216,13 +226,25 @@ class Pipeline:
         try:
             self.counts.records += store.write(self._db, records)
         except Exception as e:  # noqa: BLE001 - any failure to write is fatal, and said once
-            self.error = f"{self._name}: cannot write to database ({e})"
-            logger.error(self.error)
-            if self._on_fatal is not None:
-                self._on_fatal(self.error)
+            self._failed(e)
             return False
         self.counts.findings += sum(isinstance(r, Finding) for r in records)
+        self._captures.update(r.id for r in records if isinstance(r, Capture))
         return True
+
+    def _link_same_connections(self) -> None:
+        """Connections another capture recorded too (a proxy session and a capture taken on
+        the phone alongside) are linked, so that counts take each once."""
+        try:
+            store.mark_same_connections(self._db, self._captures)
+        except Exception as e:  # noqa: BLE001 - as for _write
+            self._failed(e)
+
+    def _failed(self, e: Exception) -> None:
+        self.error = f"{self._name}: cannot write to database ({e})"
+        logger.error(self.error)
+        if self._on_fatal is not None:
+            self._on_fatal(self.error)
 
 
 def obs_records(enricher: Enricher, obs: Observation) -> list[Record]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from borderflow.analysis import store
 from borderflow.analysis.borders import DESTINATION_JOIN, outside_home_sql
 from borderflow.analysis.errors import BorderflowError
 from borderflow.geo.errors import GeoError
@@ -243,8 +244,13 @@ def destinations(db: Database, f: Filters, *, limit: int | None = None) -> list[
 
 
 def summary(db: Database, f: Filters) -> dict[str, Any]:
-    """Headline figures: connections, how many were decrypted, findings per category."""
+    """Headline figures: connections, how many were decrypted, findings per category.
+
+    Over several captures, a connection two of them recorded counts once (``conn.same_as``).
+    """
+    once = " AND conn.same_as IS NULL" if not f.capture and store.has_same_connections(db) else ""
     where, params = _where(f)
+    where += once
     # The join adds at most one destination row per connection, so it never changes a count.
     totals = _rows(
         db,
@@ -266,6 +272,7 @@ def summary(db: Database, f: Filters) -> dict[str, Any]:
         params,
     )
     cat_where, cat_params = _where(f, since_column="finding.ts")
+    cat_where += once
     if f.category:
         cat_where += " AND " + _category_sql()
         cat_params += _category_params(f.category)

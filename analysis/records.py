@@ -126,6 +126,9 @@ class Connection:
     conn_state: str | None = None  # Zeek's conn_state: S0, S1, SF, REJ, RSTO, RSTR, OTH, ...
     orig_pkts: int | None = None
     resp_pkts: int | None = None
+    # Set in the database, never by a source: the uid of the row kept when another capture
+    # recorded the same connection (store.mark_same_connections).
+    same_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

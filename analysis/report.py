@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from sqlite_utils import Database
 
+from borderflow.analysis import store
 from borderflow.analysis.borders import outside_home_sql
 from borderflow.analysis.detectors.categories import STORE_CATEGORIES
 from borderflow.analysis.errors import BorderflowError
@@ -164,6 +165,8 @@ def _build(
     rules = Rules.load()
     captures = _captures(db, capture, app, database_name)
     scope, params = scope_sql(capture, app)
+    if capture is None and store.has_same_connections(db):
+        scope += " AND conn.same_as IS NULL"  # a connection two captures recorded counts once
 
     dests, conn_groups = destinations(db, scope, params, where_home)
     found = findings(db, scope, params)

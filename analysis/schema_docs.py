@@ -55,6 +55,9 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "conn_state": "Zeek's connection state (S0, SF, REJ, ...), for captured connections.",
             "orig_pkts": "Packets from the device, for captured connections.",
             "resp_pkts": "Packets from the server, for captured connections.",
+            "same_as": "When another capture recorded the same connection (same community_id, "
+            "within a minute): the uid of the row kept, the decrypted one if either is. Reports "
+            "and summaries over several captures count the connection once.",
         },
     ),
     "http": (

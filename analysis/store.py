@@ -69,6 +69,52 @@ def write(db: Database, records: Iterable[Record]) -> int:
     return sum(len(rows) for rows in by_type.values())
 
 
+# Two records of one connection: same Community ID, in different captures, this close in time
+# (a phone's clock and the computer's may differ by a little; a 5-tuple is rarely reused
+# within a minute).
+SAME_CONNECTION_WINDOW = 60.0
+
+
+def mark_same_connections(db: Database, capture_ids: Iterable[str]) -> int:
+    """Link connections ``capture_ids`` share with other captures; how many rows are linked.
+
+    Of each pair the row kept is the decrypted one, then the one of the capture whose id sorts
+    first (so the result does not depend on the order of replays); the other gets ``same_as``
+    = the kept row's uid. Reports and summaries count each connection once; listings keep both.
+    """
+    ids = sorted(set(capture_ids))
+    marks = ",".join("?" * len(ids))
+    others = f"SELECT 1 FROM capture WHERE id NOT IN ({marks}) LIMIT 1"  # noqa: S608
+    if not ids or db.execute(others, ids).fetchone() is None:
+        return 0  # the only capture: nothing to share
+    with db.atomic():
+        db.execute(
+            f"""UPDATE conn SET same_as = (
+                    SELECT k.uid FROM conn AS k
+                    WHERE k.community_id = conn.community_id
+                      AND k.capture_id != conn.capture_id
+                      AND abs(k.ts - conn.ts) <= ?
+                      AND (k.decrypted > conn.decrypted
+                           OR (k.decrypted = conn.decrypted AND k.capture_id < conn.capture_id))
+                    ORDER BY k.decrypted DESC, k.capture_id, k.uid
+                    LIMIT 1)
+                WHERE community_id IN (
+                    SELECT community_id FROM conn WHERE capture_id IN ({marks}))""",  # noqa: S608
+            [SAME_CONNECTION_WINDOW, *ids],
+        )
+    linked: int = db.execute("SELECT count(*) FROM conn WHERE same_as IS NOT NULL").fetchone()[0]
+    return linked
+
+
+def has_same_connections(db: Database) -> bool:
+    """Whether any connection was recorded twice (see ``mark_same_connections``)."""
+    try:
+        found = db.execute("SELECT 1 FROM conn WHERE same_as IS NOT NULL LIMIT 1").fetchone()
+    except sqlite3.OperationalError:
+        return False  # a database from before the column, opened read-only
+    return found is not None
+
+
 _STATEMENTS: dict[type[Record], tuple[str, Callable[[Record], tuple[Any, ...]]]] = {}
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import mitmproxy_rs
 import pytest
 
+from borderflow.analysis import report, store
 from tests.e2e.conftest import APP, rows, wait_for_rows
 from tests.e2e.lab import Setup, lab_with_proxy
 from tests.support import netns_lab
@@ -169,6 +170,22 @@ def test_a_capture_taken_on_the_phone_replays_to_what_the_proxy_recorded(
         "api.example-pay.test",
         1,
     )
+
+    # Replayed into the proxy's own database, the capture's connection is the live one again:
+    # linked by its Community ID, so reports count it once.
+    before = report.build(store.open_db(setup.proxy.db))["headline"]["connections"]
+    subprocess.run(
+        [borderflow, "replay", capture, "--db", setup.proxy.db, "--key-log", keys],
+        check=True,
+        capture_output=True,
+    )
+    twins = rows(
+        setup.proxy.db, "SELECT uid, same_as FROM conn WHERE community_id = ?", conn["community_id"]
+    )
+    assert len(twins) == 2
+    assert sorted(t["same_as"] is None for t in twins) == [False, True]
+    assert {t["same_as"] for t in twins} - {None} <= {t["uid"] for t in twins}
+    assert report.build(store.open_db(setup.proxy.db))["headline"]["connections"] == before
 
 
 def test_stopping_the_proxy_writes_open_udp_flows_and_exits_cleanly(setup: Setup) -> None:
