@@ -74,6 +74,8 @@ class Lab:
     def __enter__(self) -> Self:
         try:
             for ns in (self.phone, self.router, self.server):
+                # One left by a run that was killed, whose pid this one happens to reuse.
+                subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
                 _ip("netns", "add", ns)
                 _ip("-n", ns, "link", "set", "lo", "up")
             for ns, side, router_address, address in (
