@@ -248,7 +248,7 @@ def summary(db: Database, f: Filters) -> dict[str, Any]:
 
     Over several captures, a connection two of them recorded counts once (``conn.same_as``).
     """
-    once = " AND conn.same_as IS NULL" if not f.capture and store.has_same_connections(db) else ""
+    once = store.counted_once_sql(db, f.capture)
     where, params = _where(f)
     where += once
     # The join adds at most one destination row per connection, so it never changes a count.

@@ -165,8 +165,7 @@ def _build(
     rules = Rules.load()
     captures = _captures(db, capture, app, database_name)
     scope, params = scope_sql(capture, app)
-    if capture is None and store.has_same_connections(db):
-        scope += " AND conn.same_as IS NULL"  # a connection two captures recorded counts once
+    scope += store.counted_once_sql(db, capture)
 
     dests, conn_groups = destinations(db, scope, params, where_home)
     found = findings(db, scope, params)

@@ -106,13 +106,17 @@ def mark_same_connections(db: Database, capture_ids: Iterable[str]) -> int:
     return linked
 
 
-def has_same_connections(db: Database) -> bool:
-    """Whether any connection was recorded twice (see ``mark_same_connections``)."""
+def counted_once_sql(db: Database, capture: str | None) -> str:
+    """The condition (`` AND ...``, or empty) under which counts over ``conn`` take each
+    connection once: over several captures, not the rows ``mark_same_connections`` linked to
+    another; within one capture (``capture``), all of its rows."""
+    if capture is not None:
+        return ""
     try:
         found = db.execute("SELECT 1 FROM conn WHERE same_as IS NOT NULL LIMIT 1").fetchone()
     except sqlite3.OperationalError:
-        return False  # a database from before the column, opened read-only
-    return found is not None
+        return ""  # a database from before the column, opened read-only
+    return "" if found is None else " AND conn.same_as IS NULL"
 
 
 _STATEMENTS: dict[type[Record], tuple[str, Callable[[Record], tuple[Any, ...]]]] = {}

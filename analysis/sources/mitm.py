@@ -297,12 +297,12 @@ class ConnTracker:
             )
         return Observation(records=obs.records, payloads=tuple(payloads))
 
-    def stream_started(self, key: str, flow: tcp.TCPFlow | udp.UDPFlow) -> None:
+    def stream_started(self, key: str, flow: _RawFlow) -> None:
         """A raw flow began: if it has not ended when its connection closes (a UDP flow still
         open at shutdown), ``close`` counts it."""
         self.state(key, flow.client_conn).stream = flow
 
-    def stream(self, key: str, flow: tcp.TCPFlow | udp.UDPFlow) -> Observation:
+    def stream(self, key: str, flow: _RawFlow) -> Observation:
         """A raw TCP or UDP flow (a protocol mitmproxy does not parse) that ended."""
         st = self.state(key, flow.client_conn)
         st.stream = None
